@@ -1,0 +1,132 @@
+// Salesgate PWA shell: forms post JSON to the API, the service worker is registered.
+(function () {
+  "use strict";
+  var T = {};
+  try { T = JSON.parse(document.getElementById("i18n").textContent); } catch (e) { T = {}; }
+
+  function cookie(name) {
+    var m = document.cookie.match(new RegExp("(?:^|; )" + name + "=([^;]*)"));
+    return m ? decodeURIComponent(m[1]) : "";
+  }
+
+  function uuid() {
+    if (crypto.randomUUID) return crypto.randomUUID();
+    var b = crypto.getRandomValues(new Uint8Array(16));
+    b[6] = (b[6] & 15) | 64; b[8] = (b[8] & 63) | 128;
+    var h = Array.prototype.map.call(b, function (x) { return (x + 256).toString(16).slice(1); }).join("");
+    return h.slice(0, 8) + "-" + h.slice(8, 12) + "-" + h.slice(12, 16) + "-" + h.slice(16, 20) + "-" + h.slice(20);
+  }
+
+  // POST JSON with the CSRF header and an Idempotency-Key, so a double tap never saves twice.
+  async function api(method, url, body, key) {
+    var headers = { "Content-Type": "application/json", "Accept": "application/json" };
+    var csrf = cookie("sg_csrf");
+    if (csrf) headers["X-CSRF-Token"] = csrf;
+    if (method === "POST") headers["Idempotency-Key"] = key || uuid();
+    var resp;
+    try {
+      resp = await fetch(url, { method: method, headers: headers, body: body === undefined ? undefined : JSON.stringify(body), credentials: "same-origin" });
+    } catch (e) {
+      throw new Error(T.offline || "offline");
+    }
+    var data = null;
+    if (resp.status !== 204) { try { data = await resp.json(); } catch (e) { data = null; } }
+    if (!resp.ok) {
+      if (resp.status === 401 && !url.endsWith("/auth/login")) { location.href = "/login?next=" + encodeURIComponent(location.pathname); }
+      throw new Error((data && data.detail) || T.error || "error");
+    }
+    return data;
+  }
+
+  function showError(form, message) {
+    var box = form.querySelector(".form-error");
+    if (box) { box.textContent = message; box.hidden = !message; }
+  }
+
+  function toast(message) {
+    var el = document.querySelector(".toast");
+    if (!el) return;
+    el.textContent = message; el.hidden = false;
+    clearTimeout(toast.timer);
+    toast.timer = setTimeout(function () { el.hidden = true; }, 2200);
+  }
+
+  function formData(form) {
+    var out = {};
+    Array.prototype.forEach.call(form.elements, function (el) {
+      if (!el.name || el.type === "submit" || el.disabled) return;
+      var v = el.value.trim();
+      if (v !== "") out[el.name] = v;
+    });
+    return out;
+  }
+
+  function busy(form, on) {
+    Array.prototype.forEach.call(form.querySelectorAll("button"), function (b) { b.disabled = on; });
+  }
+
+  // A form keeps one Idempotency-Key until it succeeds: retries after a network error are safe.
+  function keyFor(form) { if (!form.dataset.key) form.dataset.key = uuid(); return form.dataset.key; }
+
+  var login = document.getElementById("login-form");
+  if (login) {
+    login.addEventListener("submit", async function (ev) {
+      ev.preventDefault(); showError(login, ""); busy(login, true);
+      try {
+        await api("POST", "/api/v1/auth/login", formData(login));
+        location.href = login.dataset.next || "/customers";
+      } catch (e) { showError(login, e.message); } finally { busy(login, false); }
+    });
+  }
+
+  document.querySelectorAll("form[data-api]").forEach(function (form) {
+    form.addEventListener("submit", async function (ev) {
+      ev.preventDefault(); showError(form, ""); busy(form, true);
+      try {
+        var result = await api("POST", form.dataset.api, formData(form), keyFor(form));
+        delete form.dataset.key;
+        toast(T.saved || "Saved");
+        if (form.dataset.redirect) location.href = form.dataset.redirect.replace("{id}", result.id);
+      } catch (e) { showError(form, e.message); } finally { busy(form, false); }
+    });
+  });
+
+  var activity = document.getElementById("activity-form");
+  if (activity) {
+    activity.addEventListener("submit", async function (ev) {
+      ev.preventDefault(); showError(activity, "");
+      var kind = ev.submitter ? ev.submitter.value : "call";
+      var body = { customer_id: activity.dataset.customer, kind: kind };
+      var note = activity.querySelector("textarea").value.trim();
+      if (note) body.note = note;
+      busy(activity, true);
+      try {
+        await api("POST", "/api/v1/activities", body, keyFor(activity));
+        delete activity.dataset.key;
+        toast(T.logged || "Logged");
+        setTimeout(function () { location.reload(); }, 400);
+      } catch (e) { showError(activity, e.message); busy(activity, false); }
+    });
+  }
+
+  var logout = document.getElementById("logout");
+  if (logout) {
+    logout.addEventListener("click", async function () {
+      try { await api("POST", "/api/v1/auth/logout"); } catch (e) { /* the session may be gone already */ }
+      if (navigator.serviceWorker && navigator.serviceWorker.controller) {
+        navigator.serviceWorker.controller.postMessage({ type: "logout" });
+      }
+      if (window.caches) {
+        try { await caches.delete("salesgate-pages"); } catch (e) { /* ignore */ }
+      }
+      location.href = "/login";
+    });
+  }
+
+  if ("serviceWorker" in navigator) {
+    window.addEventListener("load", function () {
+      navigator.serviceWorker.register("/sw.js", { scope: "/" }).catch(function () { /* not fatal */ });
+    });
+  }
+  window.salesgate = { api: api, uuid: uuid, toast: toast };
+})();

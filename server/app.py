@@ -1,0 +1,81 @@
+"""create_app(settings) -> Litestar: wiring only."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import AsyncIterator
+
+from litestar import Litestar
+from litestar.config.compression import CompressionConfig
+from litestar.datastructures import State
+from litestar.middleware import DefineMiddleware
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin
+from litestar.static_files import create_static_files_router
+
+from server import db, i18n, jobs
+from server.adapters.storage import Storage
+from server.errors import EXCEPTION_HANDLERS
+from server.idempotency import IdempotencyMiddleware
+from server.routes import ROUTE_HANDLERS
+from server.routes.pages import STATIC_DIR
+from server.security import AuthMiddleware, add_security_headers
+from server.settings import Settings
+
+JSON_BODY_LIMIT = 1024 * 1024
+
+
+def build_storage(settings: Settings) -> Storage | None:
+    if not settings.s3_endpoint:
+        return None
+    return Storage(endpoint=settings.s3_endpoint, access_key=settings.s3_access_key or "",
+                   secret_key=settings.s3_secret_key or "", bucket=settings.s3_bucket,
+                   secure=settings.s3_secure, region=settings.s3_region)
+
+
+def create_app(settings: Settings, *, storage: Storage | None = None, migrate: bool = False,
+               run_jobs: bool = False) -> Litestar:
+    """The app. ``storage`` defaults to the configured S3 endpoint; tests may pass their own."""
+    logging.getLogger("salesgate").setLevel(settings.log_level)
+    i18n.init()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        engine = db.build_engine(settings)
+        if migrate:
+            await db.migrate(engine)
+        async with db.lifespan_engine(engine):
+            app.state.engine = engine
+            store = storage or build_storage(settings)
+            app.state.storage = store
+            if store is not None:
+                with contextlib.suppress(Exception):
+                    await store.ensure_bucket()  # storage down at start: /healthz says so, uploads 503
+            stop = asyncio.Event()
+            task = asyncio.create_task(jobs.loop(stop)) if run_jobs else None
+            try:
+                yield
+            finally:
+                stop.set()
+                if task is not None:
+                    await task
+
+    return Litestar(
+        route_handlers=[*ROUTE_HANDLERS,
+                        create_static_files_router(path="/static", directories=[STATIC_DIR],
+                                                   opt={"exclude_from_auth": True},
+                                                   include_in_schema=False)],
+        lifespan=[lifespan],
+        state=State({"settings": settings}),
+        middleware=[DefineMiddleware(AuthMiddleware, exclude=["^/schema", "^/static/"]),
+                    IdempotencyMiddleware()],
+        before_send=[add_security_headers],
+        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        request_max_body_size=JSON_BODY_LIMIT,
+        compression_config=CompressionConfig(backend="gzip", minimum_size=1024),
+        openapi_config=OpenAPIConfig(title="Salesgate API", version="1.0.0", path="/schema",
+                                     render_plugins=[JsonRenderPlugin()]),
+        debug=False,
+    )

@@ -1,0 +1,191 @@
+"""The ``salesgate`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+import msgspec
+
+from server.settings import Settings, SettingsError, load_settings, read_dotenv
+
+
+def _settings() -> Settings:
+    try:
+        env = {**read_dotenv(Path(".env")), **os.environ}
+        return load_settings(env)
+    except SettingsError as exc:
+        print(f"salesgate: setting error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+async def _with_db(settings: Settings, fn, *, migrate: bool = True):
+    from server import db
+
+    engine = db.build_engine(settings)
+    if migrate:
+        await db.migrate(engine)
+    async with db.lifespan_engine(engine):
+        return await fn()
+
+
+def cmd_migrate(args) -> int:
+    from server import db
+
+    settings = _settings()
+    asyncio.run(db.migrate(db.build_engine(settings)))
+    print("migrations applied")
+    return 0
+
+
+def cmd_user_add(args) -> int:
+    from server.domain.access import parse_roles
+    from server.queries import users
+
+    settings = _settings()
+    if not args.password_stdin:
+        print("salesgate: give the password on standard input with --password-stdin", file=sys.stderr)
+        return 2
+    password = sys.stdin.readline().rstrip("\r\n")
+    try:
+        roles = parse_roles(args.roles)
+    except ValueError as exc:
+        print(f"salesgate: --roles: {exc}", file=sys.stderr)
+        return 2
+
+    async def run():
+        return await users.create_user(username=args.username, password=password, roles=roles,
+                                       display_name=args.display_name, team=args.team,
+                                       manager_username=args.manager)
+    try:
+        user = asyncio.run(_with_db(settings, run))
+    except users.UserError as exc:
+        print(f"salesgate: {exc}", file=sys.stderr)
+        return 1
+    print(f"user {user.username} created ({', '.join(roles)}) id={user.id}")
+    return 0
+
+
+def cmd_jobs_run_once(args) -> int:
+    from server import jobs
+
+    settings = _settings()
+    now = None
+    if args.now:
+        try:
+            now = datetime.fromisoformat(args.now)
+        except ValueError:
+            print(f"salesgate: --now: not an ISO time: {args.now!r}", file=sys.stderr)
+            return 2
+        if now.tzinfo is None:
+            now = now.replace(tzinfo=settings.tz)
+        now = now.astimezone(timezone.utc)
+    results = asyncio.run(_with_db(settings, lambda: jobs.run_once(now)))
+    for name, summary in results:
+        print(f"{name}: {summary}")
+    return 0
+
+
+def cmd_jobs_worker(args) -> int:
+    from server import jobs
+
+    settings = _settings()
+    stop = asyncio.Event()
+    print("salesgate jobs worker running; Ctrl-C stops it")
+    try:
+        asyncio.run(_with_db(settings, lambda: jobs.loop(stop)))
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+def _start_local_s3(settings: Settings):
+    from server.adapters import local_s3
+
+    proc, info = local_s3.start(Path(settings.media_dir) / "weed", Path(settings.var_dir) / "weed.log")
+    settings = msgspec.structs.replace(settings, s3_endpoint=info.endpoint, s3_access_key=info.access_key,
+                                       s3_secret_key=info.secret_key, s3_secure=False)
+    print(f"local object store (weed mini) on http://{info.endpoint}, data in {settings.media_dir}/weed")
+    return proc, settings
+
+
+def cmd_serve(args) -> int:
+    import uvicorn
+
+    from server import db, demo
+    from server.app import create_app
+
+    settings = _settings()
+    if args.port:
+        settings = msgspec.structs.replace(settings, port=args.port)
+    proc = None
+    try:
+        if not settings.s3_endpoint:
+            proc, settings = _start_local_s3(settings)
+        engine = db.build_engine(settings)
+        asyncio.run(db.migrate(engine))
+        if args.demo:
+            loaded = asyncio.run(_with_db(settings, demo.load, migrate=False))
+            print("demo organisation loaded" if loaded else "demo organisation already present")
+            print(f"demo logins (password {demo.DEMO_PASSWORD!r}): admin, wang.manager, zhang.wei, sun.presales")
+        app = create_app(settings, run_jobs=True)
+        scheme = "https" if args.tls else "http"
+        print(f"Salesgate on {scheme}://{settings.host}:{settings.port}")
+        config = uvicorn.Config(app, host=settings.host, port=settings.port, proxy_headers=True,
+                                log_level=settings.log_level.lower(), server_header=False,
+                                ssl_certfile=args.tls[0] if args.tls else None,
+                                ssl_keyfile=args.tls[1] if args.tls else None)
+        uvicorn.Server(config).run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if proc is not None:
+            from server.adapters import local_s3
+
+            local_s3.stop(proc)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="salesgate", description="Salesgate: rules instead of nagging.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="migrate, start the local object store if needed, serve")
+    serve.add_argument("--demo", action="store_true", help="load the demo organisation once")
+    serve.add_argument("--port", type=int, help="override SALESGATE_PORT")
+    serve.add_argument("--tls", nargs=2, metavar=("CERT", "KEY"), help="serve HTTPS with this certificate")
+    serve.set_defaults(fn=cmd_serve)
+
+    sub.add_parser("migrate", help="apply migrations").set_defaults(fn=cmd_migrate)
+
+    user = sub.add_parser("user", help="manage users").add_subparsers(dest="user_command", required=True)
+    add = user.add_parser("add", help="create a user")
+    add.add_argument("username")
+    add.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    add.add_argument("--roles", required=True, help="comma-separated: rep,manager,presales,...")
+    add.add_argument("--team")
+    add.add_argument("--manager", help="username of the direct manager")
+    add.add_argument("--display-name")
+    add.set_defaults(fn=cmd_user_add)
+
+    jobs = sub.add_parser("jobs", help="periodic jobs").add_subparsers(dest="jobs_command", required=True)
+    once = jobs.add_parser("run-once", help="run every periodic job once")
+    once.add_argument("--now", help="ISO time to run as (default: now)")
+    once.set_defaults(fn=cmd_jobs_run_once)
+    jobs.add_parser("worker", help="run the periodic jobs in a loop").set_defaults(fn=cmd_jobs_worker)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    args = build_parser().parse_args(argv)
+    return args.fn(args) or 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

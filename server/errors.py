@@ -1,0 +1,138 @@
+"""One mapping from exceptions to the API's error shape.
+
+``{"status_code", "detail", "code", "extra"}``; ``detail`` is a sentence a
+person understands; ``code`` is a stable machine word. Never a stack trace.
+Pages (non-API paths) get a redirect to the login page instead of a 401.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from litestar import Request, Response
+from litestar.exceptions import (
+    HTTPException,
+    NotAuthorizedException,
+    ValidationException,
+)
+from litestar.response import Redirect
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+
+from server.adapters.storage import StorageUnavailable
+
+log = logging.getLogger("salesgate")
+
+
+class ApiError(Exception):
+    def __init__(self, status_code: int, code: str, detail: str, extra: dict | None = None,
+                 headers: dict[str, str] | None = None):
+        super().__init__(detail)
+        self.status_code = status_code
+        self.code = code
+        self.detail = detail
+        self.extra = extra or {}
+        self.headers = headers or {}
+
+
+def not_found(what: str = "record") -> ApiError:
+    return ApiError(404, "not_found", f"No such {what}, or you may not see it.")
+
+
+def error_body(status: int, code: str, detail: str, extra: dict | None = None) -> dict[str, Any]:
+    return {"status_code": status, "detail": detail, "code": code, "extra": extra or {}}
+
+
+def _response(status: int, code: str, detail: str, extra: dict | None = None,
+              headers: dict[str, str] | None = None) -> Response:
+    return Response(error_body(status, code, detail, extra), status_code=status, headers=headers)
+
+
+_CODES = {
+    400: "bad_request",
+    401: "not_authenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_error",
+    429: "too_many_requests",
+    503: "service_unavailable",
+}
+
+_SENTENCES = {
+    401: "Please log in first.",
+    404: "No such page or record, or you may not see it.",
+    405: "This method is not allowed here.",
+    413: "The request body is too large.",
+}
+
+
+def _validation_detail(exc: ValidationException) -> tuple[str, dict]:
+    extra = exc.extra
+    items = extra if isinstance(extra, list) else []
+    messages = []
+    for item in items[:5]:
+        if isinstance(item, dict):
+            msg = str(item.get("message", "")).strip()
+            key = item.get("key")
+            if key and key not in msg and msg:
+                msg = f"{msg} (field {key})"
+            if msg:
+                messages.append(msg)
+    text = str(exc.detail or "")
+    if "utf-8" in text.lower() or "decode" in text.lower() and not messages:
+        return "The request body is not valid UTF-8 JSON.", {}
+    if messages:
+        return "The request is not valid: " + "; ".join(messages) + ".", {"errors": items[:20]}
+    return "The request is not valid: " + (text or "malformed body") + ".", {}
+
+
+def handle_api_error(request: Request, exc: ApiError) -> Response:
+    return _response(exc.status_code, exc.code, exc.detail, exc.extra, exc.headers)
+
+
+def handle_validation(request: Request, exc: ValidationException) -> Response:
+    detail, extra = _validation_detail(exc)
+    return _response(400, "validation_error", detail, extra)
+
+
+def handle_http(request: Request, exc: HTTPException) -> Response:
+    status = exc.status_code
+    if isinstance(exc, NotAuthorizedException) and not _is_api(request):
+        return Redirect(f"/login?next={request.url.path}", status_code=303)
+    code = _CODES.get(status, "error")
+    detail = _SENTENCES.get(status) or str(exc.detail or "") or "The request failed."
+    if status == 413 and detail == str(exc.detail):
+        detail = _SENTENCES[413]
+    if not detail.endswith((".", "?", "!")):
+        detail += "."
+    return _response(status, code, detail, None, getattr(exc, "headers", None))
+
+
+def handle_storage(request: Request, exc: StorageUnavailable) -> Response:
+    log.warning("object storage unavailable: %s", exc)
+    return _response(503, "storage_unavailable",
+                     "File storage is not reachable right now; please try again in a minute.",
+                     None, {"Retry-After": "30"})
+
+
+def handle_500(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return _response(HTTP_500_INTERNAL_SERVER_ERROR, "internal_error",
+                     "Something went wrong on our side; it has been logged.")
+
+
+def _is_api(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+EXCEPTION_HANDLERS = {
+    ApiError: handle_api_error,
+    ValidationException: handle_validation,
+    StorageUnavailable: handle_storage,
+    HTTPException: handle_http,
+    Exception: handle_500,
+}
