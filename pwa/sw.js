@@ -1,6 +1,6 @@
 // Salesgate service worker: precached shell, network-first pages with a 3 s
 // timeout and an offline page, API requests straight to the network.
-const VERSION = "v1";
+const VERSION = "v2";
 const SHELL = "salesgate-shell-" + VERSION;
 const PAGES = "salesgate-pages";
 const PRECACHE = [

@@ -119,6 +119,10 @@ def handle_storage(request: Request, exc: StorageUnavailable) -> Response:
                      None, {"Retry-After": "30"})
 
 
+def handle_bad_encoding(request: Request, exc: UnicodeDecodeError) -> Response:
+    return _response(400, "invalid_encoding", "The request body is not valid UTF-8.")
+
+
 def handle_500(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return _response(HTTP_500_INTERNAL_SERVER_ERROR, "internal_error",
@@ -133,6 +137,7 @@ EXCEPTION_HANDLERS = {
     ApiError: handle_api_error,
     ValidationException: handle_validation,
     StorageUnavailable: handle_storage,
+    UnicodeDecodeError: handle_bad_encoding,
     HTTPException: handle_http,
     Exception: handle_500,
 }

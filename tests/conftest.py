@@ -8,6 +8,7 @@ PostgreSQL: a fresh database per session, migrated once, tables truncated per te
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
 import uuid
@@ -15,7 +16,7 @@ from pathlib import Path
 
 import asyncpg
 import pytest
-from litestar.testing import AsyncTestClient
+import httpx
 
 from server import db
 from server.adapters import local_s3
@@ -108,10 +109,35 @@ def app(settings):
     return create_app(settings)
 
 
+@contextlib.asynccontextmanager
+async def running(app):
+    """Run the app's lifespan in the test's own event loop (a PostgreSQL pool belongs to the
+    loop that opened it), inside one task, since fixtures set up and tear down in different tasks."""
+    ready, stop = asyncio.Event(), asyncio.Event()
+
+    async def hold():
+        async with app.lifespan():
+            ready.set()
+            await stop.wait()
+    task = asyncio.create_task(hold())
+    waiter = asyncio.create_task(ready.wait())
+    await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
+    if task.done():
+        waiter.cancel()
+        task.result()  # raises the start-up error
+    try:
+        yield app
+    finally:
+        stop.set()
+        await task
+
+
 @pytest.fixture
 async def client(app):
-    async with AsyncTestClient(app=app) as c:
-        yield c
+    async with running(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver.local") as c:
+            yield c
 
 
 @pytest.fixture

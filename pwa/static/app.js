@@ -33,14 +33,38 @@
     if (resp.status !== 204) { try { data = await resp.json(); } catch (e) { data = null; } }
     if (!resp.ok) {
       if (resp.status === 401 && !url.endsWith("/auth/login")) { location.href = "/login?next=" + encodeURIComponent(location.pathname); }
-      throw new Error((data && data.detail) || T.error || "error");
+      // The server's detail is English; say it in the page's language where the code is known.
+      var err = new Error((data && T["err_" + data.code]) || (data && data.detail) || T.error || "error");
+      err.field = data && data.extra && data.extra.field;  // e.g. invalid_phone names its field
+      throw err;
     }
     return data;
   }
 
-  function showError(form, message) {
+  function showError(form, message, field) {
     var box = form.querySelector(".form-error");
     if (box) { box.textContent = message; box.hidden = !message; }
+    var el = field && form.elements[field];
+    if (el && el.focus) { el.setAttribute("aria-invalid", "true"); el.focus(); }
+  }
+
+  // The forms are novalidate (the browser's bubbles ignore the page language): check them here.
+  function checkFields(form) {
+    var bad = null;
+    Array.prototype.forEach.call(form.elements, function (el) {
+      if (!el.willValidate) return;
+      if (el.type !== "submit" && el.value.trim() === "" && el.required) el.value = "";
+      var ok = el.checkValidity();
+      if (ok) el.removeAttribute("aria-invalid"); else el.setAttribute("aria-invalid", "true");
+      if (!ok && !bad) bad = el;
+    });
+    if (!bad) return true;
+    var label = bad.id ? form.querySelector('label[for="' + bad.id + '"]') : null;
+    var field = label ? label.textContent.replace("*", "").trim() : bad.name;
+    var text = bad.validity.valueMissing ? T.required : T.invalid;
+    showError(form, (text || "{field}?").replace("{field}", field));
+    bad.focus();
+    return false;
   }
 
   function toast(message) {
@@ -65,13 +89,23 @@
     Array.prototype.forEach.call(form.querySelectorAll("button"), function (b) { b.disabled = on; });
   }
 
-  // A form keeps one Idempotency-Key until it succeeds: retries after a network error are safe.
-  function keyFor(form) { if (!form.dataset.key) form.dataset.key = uuid(); return form.dataset.key; }
+  // One Idempotency-Key per form and body until it succeeds: a retry of the same entry after a
+  // network error or a 5xx reuses it, so it is never saved twice; an entry the user corrected
+  // (after a 4xx, or offline) gets a new key, or the server refuses it as the key reused.
+  var keys = new WeakMap();
+  function keyFor(form, body) {
+    var text = JSON.stringify(body), last = keys.get(form);
+    if (!last || last.body !== text) { last = { key: uuid(), body: text }; keys.set(form, last); }
+    return last.key;
+  }
+  function forgetKey(form) { keys.delete(form); }
 
   var login = document.getElementById("login-form");
   if (login) {
     login.addEventListener("submit", async function (ev) {
-      ev.preventDefault(); showError(login, ""); busy(login, true);
+      ev.preventDefault(); showError(login, "");
+      if (!checkFields(login)) return;
+      busy(login, true);
       try {
         await api("POST", "/api/v1/auth/login", formData(login));
         location.href = login.dataset.next || "/customers";
@@ -81,13 +115,16 @@
 
   document.querySelectorAll("form[data-api]").forEach(function (form) {
     form.addEventListener("submit", async function (ev) {
-      ev.preventDefault(); showError(form, ""); busy(form, true);
+      ev.preventDefault(); showError(form, "");
+      if (!checkFields(form)) return;
+      busy(form, true);
       try {
-        var result = await api("POST", form.dataset.api, formData(form), keyFor(form));
-        delete form.dataset.key;
+        var body = formData(form);
+        var result = await api("POST", form.dataset.api, body, keyFor(form, body));
+        forgetKey(form);
         toast(T.saved || "Saved");
         if (form.dataset.redirect) location.href = form.dataset.redirect.replace("{id}", result.id);
-      } catch (e) { showError(form, e.message); } finally { busy(form, false); }
+      } catch (e) { showError(form, e.message, e.field); } finally { busy(form, false); }
     });
   });
 
@@ -101,8 +138,8 @@
       if (note) body.note = note;
       busy(activity, true);
       try {
-        await api("POST", "/api/v1/activities", body, keyFor(activity));
-        delete activity.dataset.key;
+        await api("POST", "/api/v1/activities", body, keyFor(activity, body));
+        forgetKey(activity);
         toast(T.logged || "Logged");
         setTimeout(function () { location.reload(); }, 400);
       } catch (e) { showError(activity, e.message); busy(activity, false); }
@@ -121,6 +158,12 @@
       }
       location.href = "/login";
     });
+  }
+
+  // On the offline page (served in place of the page asked for), "try again" means: that page.
+  var retry = document.getElementById("retry");
+  if (retry && location.pathname !== "/offline") {
+    retry.addEventListener("click", function (ev) { ev.preventDefault(); location.reload(); });
   }
 
   if ("serviceWorker" in navigator) {

@@ -37,7 +37,8 @@ class Storage:
         self.bucket = bucket
         http = urllib3.PoolManager(
             timeout=urllib3.Timeout(connect=min(timeout, 3.0), read=timeout),
-            retries=urllib3.Retry(total=1, backoff_factor=0.1, status_forcelist=[502, 503, 504]),
+            # One quick retry for a refused connection; a slow server is not asked twice.
+            retries=urllib3.Retry(total=1, connect=1, read=0, status=0, backoff_factor=0.1),
             maxsize=20,
         )
         self.client = Minio(endpoint=endpoint, access_key=access_key, secret_key=secret_key,

@@ -40,3 +40,10 @@ def decode_cursor(cursor: str, size: int) -> list:
         return parts
     except (ValueError, TypeError):
         raise ApiError(400, "invalid_cursor", "The page cursor is not valid; start from the first page.") from None
+
+
+def contains_ci(column, pattern: str):
+    """Case-insensitive LIKE: ILIKE on PostgreSQL; SQLite's LIKE already ignores ASCII case."""
+    if column._meta.table._meta.db.engine_type == "sqlite":
+        return column.like(pattern)
+    return column.ilike(pattern)

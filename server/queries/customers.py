@@ -11,7 +11,7 @@ from server.domain.access import Viewer, may_assign_owner, scope_for
 from server.domain.phones import InvalidPhone, digits_for_search, normalise_phone
 from server.errors import ApiError, not_found
 from server.queries import audit, scope
-from server.queries.common import decode_cursor, encode_cursor, parse_id, sid, utcnow
+from server.queries.common import contains_ci, decode_cursor, encode_cursor, parse_id, sid, utcnow
 from server.schemas import ContactOut, CustomerCreate, CustomerOut, CustomerPage, Prefill
 from server.tables import Contact, Customer, Opportunity, User
 
@@ -141,7 +141,8 @@ async def search_customers(viewer: Viewer, q: str | None, cursor: str | None,
     term = (q or "").strip()
     if term:
         like = f"%{_escape_like(term)}%"
-        match = Or(Or(Customer.name.ilike(like), Customer.company.ilike(like)), Customer.email.ilike(like))
+        match = Or(Or(contains_ci(Customer.name, like), contains_ci(Customer.company, like)),
+                   contains_ci(Customer.email, like))
         digits = digits_for_search(term)
         if digits:
             match = Or(match, Customer.phone.like(f"%{digits[-11:]}%"))
