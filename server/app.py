@@ -74,7 +74,7 @@ def create_app(settings: Settings, *, storage: Storage | None = None, migrate: b
         before_send=[add_security_headers],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         request_max_body_size=JSON_BODY_LIMIT,
-        compression_config=CompressionConfig(backend="gzip", minimum_size=1024),
+        compression_config=CompressionConfig(backend="gzip", minimum_size=1024, gzip_compress_level=5),
         openapi_config=OpenAPIConfig(title="Salesgate API", version="1.0.0", path="/schema",
                                      render_plugins=[JsonRenderPlugin()]),
         debug=False,

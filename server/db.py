@@ -18,7 +18,8 @@ from urllib.parse import unquote, urlparse
 
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
-from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType
+import aiosqlite
+from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType, dict_factory
 
 from server.settings import Settings, load_settings
 
@@ -67,18 +68,46 @@ class SerialTransaction(SQLiteTransaction):
 
 
 class SerialSQLiteEngine(SQLiteEngine):
-    __slots__ = ("write_lock",)
+    """Writes serialised in the process; reads share one long-lived connection per event loop
+    (Piccolo would open a connection, and a thread, for every query)."""
+
+    __slots__ = ("write_lock", "_readers", "_reader_locks")
 
     def __init__(self, path: str, **kwargs):
         super().__init__(path=path, timeout=30, **kwargs)
         self.write_lock = _LoopLock()
+        self._reader_locks = _LoopLock()
+        self._readers: dict[int, aiosqlite.Connection] = {}
+
+    async def _reader(self) -> aiosqlite.Connection:
+        key = id(asyncio.get_running_loop())
+        conn = self._readers.get(key)
+        if conn is None:
+            async with self._reader_locks.get():
+                conn = self._readers.get(key)
+                if conn is None:
+                    conn = await aiosqlite.connect(**self.connection_kwargs)
+                    conn.row_factory = dict_factory  # type: ignore[assignment]
+                    await conn.execute("PRAGMA foreign_keys = 1")
+                    self._readers[key] = conn
+        return conn
+
+    async def close_readers(self) -> None:
+        conn = self._readers.pop(id(asyncio.get_running_loop()), None)
+        if conn is not None:
+            await conn.close()
 
     def transaction(self, transaction_type=TransactionType.immediate, allow_nested=True):
         return SerialTransaction(self, transaction_type=transaction_type, allow_nested=allow_nested)
 
     async def run_querystring(self, querystring, in_pool: bool = False):
-        if self.current_transaction.get() is not None or _is_read(querystring):
+        if self.current_transaction.get() is not None:
             return await super().run_querystring(querystring, in_pool=in_pool)
+        if _is_read(querystring):
+            query, args = querystring.compile_string(engine_type=self.engine_type)
+            conn = await self._reader()
+            async with conn.execute(query, args) as cursor:
+                return await cursor.fetchall()
         async with self.write_lock.get():
             return await super().run_querystring(querystring, in_pool=in_pool)
 
@@ -90,12 +119,13 @@ class SerialSQLiteEngine(SQLiteEngine):
 
 
 def _is_read(querystring) -> bool:
+    """Piccolo labels most SELECTs "generic", so look at the statement itself."""
     kind = getattr(querystring, "query_type", "generic")
     if kind in _READ_TYPES:
         return True
-    if kind == "raw":
+    if kind in ("generic", "raw"):
         head = str(querystring.template).lstrip()[:6].upper()
-        return head.startswith("SELECT") or head.startswith("WITH")
+        return head.startswith("SELECT") or (kind == "raw" and head.startswith("WITH"))
     return False
 
 
@@ -158,6 +188,8 @@ async def open_pool(engine: Engine) -> None:
 async def close_pool(engine: Engine) -> None:
     if isinstance(engine, PostgresEngine):
         await engine.close_connection_pool()
+    elif isinstance(engine, SerialSQLiteEngine):
+        await engine.close_readers()
 
 
 async def migrate(engine: Engine) -> None:
@@ -165,7 +197,11 @@ async def migrate(engine: Engine) -> None:
     from piccolo.apps.migrations.commands.forwards import run_forwards
 
     configure(engine)
-    result = await run_forwards(app_name="salesgate", migration_id="all", fake=False)
+    try:
+        result = await run_forwards(app_name="salesgate", migration_id="all", fake=False)
+    finally:
+        if isinstance(engine, SerialSQLiteEngine):
+            await engine.close_readers()
     if not result.success:
         raise RuntimeError(f"migrations failed: {result.message}")
 

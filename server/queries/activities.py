@@ -32,7 +32,7 @@ async def create_activity(viewer: Viewer, data: ActivityCreate) -> ActivityOut:
     customer = await assert_visible(viewer, data.customer_id)
     opp_id = None
     if data.opportunity_id:
-        where = scope.opportunity_where(scope_for(viewer))
+        where = await scope.opportunity_where(scope_for(viewer))
         query = Opportunity.select(Opportunity.id).where(
             (Opportunity.id == parse_id(data.opportunity_id, "opportunity"))
             & (Opportunity.customer == customer["id"]))

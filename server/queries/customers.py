@@ -88,7 +88,7 @@ async def create_customer(viewer: Viewer, data: CustomerCreate) -> CustomerOut:
 
 async def _visible_row(viewer: Viewer, customer_id: str) -> dict:
     cid = parse_id(customer_id, "customer")
-    where = scope.customer_where(scope_for(viewer))
+    where = await scope.customer_where(scope_for(viewer))
     query = Customer.select(*_COLUMNS).where(Customer.id == cid)
     row = await scope.apply(query, where).first().run()
     if not row:
@@ -136,7 +136,7 @@ def _json(text) -> dict:
 async def search_customers(viewer: Viewer, q: str | None, cursor: str | None,
                            limit: int = PAGE_SIZE) -> CustomerPage:
     query = Customer.select(*_COLUMNS)
-    where = scope.customer_where(scope_for(viewer))
+    where = await scope.customer_where(scope_for(viewer))
     conditions = [] if where is None else [where]
     term = (q or "").strip()
     if term:
