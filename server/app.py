@@ -19,6 +19,7 @@ from server import db, i18n, jobs
 from server.adapters.storage import Storage
 from server.errors import EXCEPTION_HANDLERS
 from server.idempotency import IdempotencyMiddleware
+from server.playbook_loader import load_playbook, playbook_path
 from server.routes import ROUTE_HANDLERS
 from server.routes.pages import STATIC_DIR
 from server.security import AuthMiddleware, add_security_headers
@@ -40,6 +41,7 @@ def create_app(settings: Settings, *, storage: Storage | None = None, migrate: b
     """The app. ``storage`` defaults to the configured S3 endpoint; tests may pass their own."""
     logging.getLogger("salesgate").setLevel(settings.log_level)
     i18n.init()
+    playbook = load_playbook(playbook_path(settings))  # an invalid playbook stops the start
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -68,7 +70,7 @@ def create_app(settings: Settings, *, storage: Storage | None = None, migrate: b
                                                    opt={"exclude_from_auth": True},
                                                    include_in_schema=False)],
         lifespan=[lifespan],
-        state=State({"settings": settings}),
+        state=State({"settings": settings, "playbook": playbook}),
         middleware=[DefineMiddleware(AuthMiddleware, exclude=["^/schema", "^/static/"]),
                     IdempotencyMiddleware()],
         before_send=[add_security_headers],

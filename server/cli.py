@@ -119,6 +119,7 @@ def cmd_serve(args) -> int:
 
     from server import db, demo
     from server.app import create_app
+    from server.domain.playbook import PlaybookInvalid
 
     settings = _settings()
     if args.port:
@@ -133,7 +134,12 @@ def cmd_serve(args) -> int:
             loaded = asyncio.run(_with_db(settings, demo.load, migrate=False))
             print("demo organisation loaded" if loaded else "demo organisation already present")
             print(f"demo logins (password {demo.DEMO_PASSWORD!r}): admin, wang.manager, zhang.wei, sun.presales")
-        app = create_app(settings, run_jobs=True)
+        try:
+            app = create_app(settings, run_jobs=True)
+        except PlaybookInvalid as exc:
+            for problem in exc.problems:
+                print(f"salesgate: playbook: {problem}", file=sys.stderr)
+            return 2
         scheme = "https" if args.tls else "http"
         print(f"Salesgate on {scheme}://{settings.host}:{settings.port}")
         config = uvicorn.Config(app, host=settings.host, port=settings.port, proxy_headers=True,
@@ -148,6 +154,23 @@ def cmd_serve(args) -> int:
             from server.adapters import local_s3
 
             local_s3.stop(proc)
+    return 0
+
+
+def cmd_playbook_check(args) -> int:
+    from server.domain.playbook import PlaybookInvalid
+    from server.playbook_loader import load_playbook
+
+    try:
+        pb = load_playbook(Path(args.file))
+    except PlaybookInvalid as exc:
+        for problem in exc.problems:
+            where = f"{args.file}:{problem.line}" if problem.line else args.file
+            print(f"{where}: {problem.message} (at {problem.path})")
+        print(f"{len(exc.problems)} problem(s); the playbook was not accepted", file=sys.stderr)
+        return 1
+    print(f"{args.file}: OK, version {pb.version}: {len(pb.stages)} stages, {len(pb.nodes)} nodes, "
+          f"{len(pb.templates)} templates")
     return 0
 
 
@@ -178,6 +201,12 @@ def build_parser() -> argparse.ArgumentParser:
     once.add_argument("--now", help="ISO time to run as (default: now)")
     once.set_defaults(fn=cmd_jobs_run_once)
     jobs.add_parser("worker", help="run the periodic jobs in a loop").set_defaults(fn=cmd_jobs_worker)
+
+    playbook = sub.add_parser("playbook", help="the process definition").add_subparsers(
+        dest="playbook_command", required=True)
+    check = playbook.add_parser("check", help="validate a playbook file and explain each error with its line")
+    check.add_argument("file")
+    check.set_defaults(fn=cmd_playbook_check)
     return parser
 
 

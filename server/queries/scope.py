@@ -7,16 +7,38 @@ plain ``owner IN (…) OR team IN (…) OR id IN (…)`` over indexed columns
 
 from __future__ import annotations
 
+import time
+
 from piccolo.columns.combination import Or
 
 from server.domain.access import Scope
 from server.tables import Customer, Opportunity, OpportunityCollaborator
 
 
+_COLLAB_TTL = 10.0  # the same staleness as the cached Viewer (roles, teams)
+_collab_cache: dict[str, tuple[float, list]] = {}
+
+
 async def _collab_opportunity_ids(user_id: str) -> list:
+    now = time.monotonic()
+    hit = _collab_cache.get(user_id)
+    if hit and hit[0] > now:
+        return hit[1]
     rows = await OpportunityCollaborator.select(OpportunityCollaborator.opportunity).where(
         OpportunityCollaborator.user == user_id).run()
-    return [r["opportunity"] for r in rows]
+    ids = [r["opportunity"] for r in rows]
+    if len(_collab_cache) > 10_000:
+        _collab_cache.clear()
+    _collab_cache[user_id] = (now + _COLLAB_TTL, ids)
+    return ids
+
+
+def forget_collaborations(user_id: str | None = None) -> None:
+    """Call after changing collaborators, so this process sees it at once."""
+    if user_id is None:
+        _collab_cache.clear()
+    else:
+        _collab_cache.pop(str(user_id), None)
 
 
 async def opportunity_where(scope: Scope):

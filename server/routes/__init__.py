@@ -2,5 +2,6 @@ from server.routes.api import API_HANDLERS
 from server.routes.auth import AUTH_HANDLERS
 from server.routes.health import HEALTH_HANDLERS
 from server.routes.pages import PAGE_HANDLERS
+from server.routes.playbook import PLAYBOOK_HANDLERS
 
-ROUTE_HANDLERS = [*AUTH_HANDLERS, *API_HANDLERS, *HEALTH_HANDLERS, *PAGE_HANDLERS]
+ROUTE_HANDLERS = [*AUTH_HANDLERS, *API_HANDLERS, *HEALTH_HANDLERS, *PAGE_HANDLERS, *PLAYBOOK_HANDLERS]

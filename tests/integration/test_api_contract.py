@@ -118,3 +118,39 @@ async def test_security_headers_on_pages_api_and_404(client):
         assert "frame-ancestors 'none'" in csp
         assert resp.headers["x-content-type-options"] == "nosniff"
         assert resp.headers["referrer-policy"] == "same-origin"
+
+
+async def test_playbook_endpoint_serves_the_active_playbook(client):
+    org = await make_org()
+    resp = await client.get("/api/v1/playbook", headers=org.auth("rep_a1"))
+    assert resp.status_code == 200
+    pb = resp.json()
+    assert [s["key"] for s in pb["stages"]][:3] == ["initial_contact", "needs_analysis", "solution_confirmed"]
+    solution = next(s for s in pb["stages"] if s["key"] == "solution_confirmed")
+    assert solution["name"] == "方案确认"
+    node = next(n for n in solution["nodes"] if n["key"] == "tech_confirmation")
+    assert node["gate"] is True and node["executor"] == "owner" and node["supervisor"] == "owner.manager"
+    assert node["materials"][0]["types"] == ["pdf"]
+    assert set(node) >= {"key", "name", "gate", "executor", "collaborators", "supervisor", "deadline", "materials"}
+    signed = next(s for s in pb["stages"] if s["key"] == "signed")
+    assert [s["key"] for s in signed["substates"]] == [
+        "pending_legal_archive", "pending_delivery_scheduling", "pending_kickoff_meeting"]
+    assert {t["key"] for t in pb["templates"]} == {"trade_show", "repeat_order", "visit_log"}
+    client.cookies.set("sg_lang", "en")
+    english = await client.get("/api/v1/playbook", headers=org.auth("rep_a1"))
+    assert next(s for s in english.json()["stages"] if s["key"] == "solution_confirmed")["name"] == "Solution confirmed"
+    assert (await client.get("/api/v1/playbook")).status_code == 401
+
+
+def test_app_refuses_to_start_on_an_invalid_playbook(settings, tmp_path):
+    import msgspec
+    import pytest
+
+    from server.app import create_app
+    from server.domain.playbook import PlaybookInvalid
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("version: '1'\nname: {zh: a, en: b}\nstages: []\n", encoding="utf-8")
+    with pytest.raises(PlaybookInvalid) as info:
+        create_app(msgspec.structs.replace(settings, playbook=str(bad)))
+    assert info.value.problems[0].line == 3
