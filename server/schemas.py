@@ -148,3 +148,78 @@ class ErrorOut(Out, kw_only=True):
     detail: str
     code: str
     extra: dict = {}
+
+
+# ---- opportunities
+FieldValue = str | int | float | bool | None
+
+
+class OpportunityCreate(In, kw_only=True):
+    customer_id: Id
+    title: Name
+    amount: Annotated[float, Meta(ge=0, le=1e12)] | None = None
+    owner_id: Id | None = None
+
+
+class OpportunityUpdate(In, kw_only=True):
+    title: Name | None = None
+    amount: Annotated[float, Meta(ge=0, le=1e12)] | None = None
+    fields: Annotated[dict[Annotated[str, Meta(max_length=64)], Annotated[str, Meta(max_length=500)] | float | None],
+                      Meta(max_length=50)] | None = None
+
+
+class TransitionIn(In, kw_only=True):
+    to: Annotated[str, Meta(min_length=1, max_length=64)]
+    reason: Annotated[str, Meta(max_length=2000)] | None = None
+    override: bool = False
+
+
+class MaterialState(Out, kw_only=True):
+    key: str
+    name: str
+    present: bool
+
+
+class NodeState(Out, kw_only=True):
+    key: str
+    stage: str
+    substate: str | None
+    name: str
+    status: str
+    gate: bool
+    due_at: datetime | None
+    executor: str
+    executor_user_id: str | None
+    collaborators: list[str]
+    supervisor: str
+    supervisor_user_id: str | None
+    fields: list[str]
+    materials: list[MaterialState]
+
+
+class OpportunityOut(Out, kw_only=True):
+    id: str
+    customer_id: str
+    customer_name: str | None
+    title: str
+    amount: float | None
+    owner_id: str
+    owner_name: str | None
+    team_id: str | None
+    stage: str
+    substate: str | None
+    status: str
+    fields: dict
+    lost_reason: str | None
+    stage_entered_at: datetime
+    last_contact_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    version: int
+    nodes: list[NodeState] = []
+    blocking: list[dict] = []
+
+
+class OpportunityPage(Out, kw_only=True):
+    items: list[OpportunityOut]
+    next: str | None

@@ -1,0 +1,253 @@
+"""Opportunities: create, read with the responsibility map, edit fields, and gated transitions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from piccolo.columns.combination import And, Or
+
+from server.db import write_transaction
+from server.domain.access import Viewer, roles_from_db, scope_for
+from server.domain.gates import Missing, OppFacts, TransitionError, missing_for_exit, node_status, node_due, plan_move
+from server.domain.playbook import Playbook
+from server.errors import ApiError, not_found
+from server.queries import audit, scope
+from server.queries.common import decode_cursor, encode_cursor, parse_id, sid, utcnow
+from server.queries.customers import _owner_for, assert_visible
+from server.schemas import (
+    MaterialState,
+    NodeState,
+    OpportunityCreate,
+    OpportunityOut,
+    OpportunityPage,
+    OpportunityUpdate,
+    TransitionIn,
+)
+from server.tables import Attachment, Opportunity, StageTransition, User
+
+PAGE_SIZE = 50
+_COLUMNS = (*Opportunity.all_columns(), Opportunity.customer.name, Opportunity.owner.display_name)
+
+
+def _name(text, locale: str) -> str:
+    return text.zh if locale == "zh_CN" else text.en
+
+
+def _fields(value) -> dict:
+    if isinstance(value, dict):
+        return value
+    import json
+
+    try:
+        parsed = json.loads(value or "{}")
+    except (TypeError, ValueError):
+        return {}
+    return parsed if isinstance(parsed, dict) else {}
+
+
+async def _row(viewer: Viewer, opp_id: str) -> dict:
+    where = await scope.opportunity_where(scope_for(viewer))
+    query = Opportunity.select(*_COLUMNS).where(Opportunity.id == parse_id(opp_id, "opportunity"))
+    row = await scope.apply(query, where).first().run()
+    if not row:
+        raise not_found("opportunity")
+    return row
+
+
+async def _present_materials(opp_id) -> frozenset[str]:
+    rows = await Attachment.select(Attachment.material).where(
+        (Attachment.opportunity == opp_id) & (Attachment.status == "present")).run()
+    return frozenset(r["material"] for r in rows if r["material"])
+
+
+async def resolve_relations(pb: Playbook, owner_id) -> dict[str, str | None]:
+    """Relation (owner, owner.manager, role:legal, user:alice) → user id, for this owner."""
+    owner = await User.select(User.id, User.team, User.manager).where(User.id == owner_id).first().run()
+    who: dict[str, str | None] = {"owner": sid(owner_id)}
+    manager = sid(owner["manager"]) if owner else None
+    who["owner.manager"] = manager
+    grand = None
+    if manager:
+        row = await User.select(User.manager).where(User.id == manager).first().run()
+        grand = sid(row["manager"]) if row else None
+    who["owner.manager.manager"] = grand
+    wanted = {r for _, n in pb.nodes for r in (n.executor, n.supervisor, *n.collaborators)}
+    team_users = []
+    if owner and owner["team"]:
+        team_users = await User.select(User.id, User.roles).where(
+            (User.team == owner["team"]) & (User.active == True)).order_by(User.username).run()  # noqa: E712
+    for relation in wanted:
+        if relation.startswith("role:"):
+            role = relation[5:]
+            who[relation] = next((str(u["id"]) for u in team_users if role in roles_from_db(u["roles"])), None)
+        elif relation.startswith("user:"):
+            row = await User.select(User.id).where((User.username == relation[5:]) & (User.active == True)).first().run()  # noqa: E712
+            who[relation] = sid(row["id"]) if row else None
+    return who
+
+
+def _facts(row: dict, present: frozenset[str]) -> OppFacts:
+    return OppFacts(stage=row["stage"], substate=row["substate"], fields=_fields(row["fields"]),
+                    present_materials=present, stage_entered_at=row["stage_entered_at"],
+                    last_contact_at=row["last_contact_at"], last_note_at=row["last_note_at"])
+
+
+def _out(row: dict, pb: Playbook | None = None, facts: OppFacts | None = None, who: dict | None = None,
+         now: datetime | None = None, tz: ZoneInfo | None = None, locale: str = "zh_CN") -> OpportunityOut:
+    nodes, blocking = [], []
+    if pb is not None and facts is not None:
+        for stage in pb.stages:
+            for node in stage.nodes:
+                nodes.append(NodeState(
+                    key=node.key, stage=stage.key, substate=node.substate, name=_name(node.name, locale),
+                    status=node_status(pb, stage, node, facts, now, tz), gate=node.gate,
+                    due_at=node_due(node, facts, tz) if stage.key == facts.stage else None,
+                    executor=node.executor, executor_user_id=(who or {}).get(node.executor),
+                    collaborators=list(node.collaborators), supervisor=node.supervisor,
+                    supervisor_user_id=(who or {}).get(node.supervisor), fields=list(node.fields),
+                    materials=[MaterialState(key=m.key, name=_name(m.name, locale),
+                                             present=m.key in facts.present_materials) for m in node.materials]))
+        if pb.stage(facts.stage) and pb.stage(facts.stage).terminal is None:
+            blocking = [_missing_json(m) for m in missing_for_exit(pb, facts, who or {})]
+    return OpportunityOut(
+        id=str(row["id"]), customer_id=str(row["customer"]), customer_name=row.get("customer.name"),
+        title=row["title"], amount=float(row["amount"]) if row["amount"] is not None else None,
+        owner_id=str(row["owner"]), owner_name=row.get("owner.display_name"), team_id=sid(row["team"]),
+        stage=row["stage"], substate=row["substate"], status=row["status"], fields=_fields(row["fields"]),
+        lost_reason=row["lost_reason"], stage_entered_at=row["stage_entered_at"],
+        last_contact_at=row["last_contact_at"], created_at=row["created_at"], updated_at=row["updated_at"],
+        version=row["version"], nodes=nodes, blocking=blocking)
+
+
+def _missing_json(m: Missing) -> dict:
+    out = {"node": m.node, "owner_user_id": m.owner_user_id, "owner_role": m.owner_role}
+    for key in ("material", "field", "action"):
+        value = getattr(m, key)
+        if value is not None:
+            out[key] = value
+    return out
+
+
+async def get_opportunity(viewer: Viewer, opp_id: str, pb: Playbook, tz: ZoneInfo, locale: str) -> OpportunityOut:
+    row = await _row(viewer, opp_id)
+    facts = _facts(row, await _present_materials(row["id"]))
+    who = await resolve_relations(pb, row["owner"])
+    return _out(row, pb, facts, who, utcnow(), tz, locale)
+
+
+async def create_opportunity(viewer: Viewer, data: OpportunityCreate, pb: Playbook, tz: ZoneInfo,
+                             locale: str) -> OpportunityOut:
+    customer = await assert_visible(viewer, data.customer_id)
+    owner_id, team_id = await _owner_for(viewer, data.owner_id)
+    first = pb.stages[0]
+    now = utcnow()
+    opp = Opportunity(customer=customer["id"], title=data.title.strip(), amount=data.amount, owner=owner_id,
+                      team=team_id, stage=first.key, substate=first.substates[0] if first.substates else None,
+                      stage_entered_at=now, last_contact_at=customer["last_contact_at"],
+                      playbook_version=pb.version, created_at=now, updated_at=now)
+    async with write_transaction():
+        await Opportunity.insert(opp).run()
+        await StageTransition.insert(StageTransition(opportunity=opp.id, user=viewer.id, to_stage=first.key,
+                                                     to_substate=opp.substate, at=now)).run()
+        await audit.record("opportunity.create", actor_id=viewer.id, target_type="opportunity", target_id=opp.id)
+    return await get_opportunity(viewer, str(opp.id), pb, tz, locale)
+
+
+async def list_opportunities(viewer: Viewer, stage: str | None, owner_id: str | None,
+                             cursor: str | None, limit: int = PAGE_SIZE) -> OpportunityPage:
+    where = await scope.opportunity_where(scope_for(viewer))
+    query = Opportunity.select(*_COLUMNS)
+    conditions = [] if where is None else [where]
+    if stage:
+        conditions.append(Opportunity.stage == stage)
+    if owner_id:
+        conditions.append(Opportunity.owner == parse_id(owner_id, "user"))
+    if cursor:
+        updated, last_id = decode_cursor(cursor, 2)
+        try:
+            when = datetime.fromisoformat(updated)
+        except (TypeError, ValueError):
+            raise ApiError(400, "invalid_cursor", "The page cursor is not valid; start from the first page.") from None
+        conditions.append(Or(Opportunity.updated_at < when,
+                             And(Opportunity.updated_at == when, Opportunity.id > parse_id(last_id))))
+    for condition in conditions:
+        query = query.where(condition)
+    rows = await query.order_by(Opportunity.updated_at, ascending=False).order_by(Opportunity.id).limit(limit + 1).run()
+    nxt = None
+    if len(rows) > limit:
+        last = rows[limit - 1]
+        nxt = encode_cursor(last["updated_at"], str(last["id"]))
+    return OpportunityPage(items=[_out(r) for r in rows[:limit]], next=nxt)
+
+
+async def update_opportunity(viewer: Viewer, opp_id: str, data: OpportunityUpdate, pb: Playbook, tz: ZoneInfo,
+                             locale: str) -> OpportunityOut:
+    known = {f.key for f in pb.fields}
+    unknown = sorted(set(data.fields or {}) - known)
+    if unknown:
+        raise ApiError(422, "unknown_field", f"Unknown field(s): {', '.join(unknown)}; the playbook names "
+                       f"{', '.join(sorted(known))}.", {"fields": unknown})
+    row = await _row(viewer, opp_id)
+    changes: dict = {Opportunity.updated_at: utcnow(), Opportunity.version: row["version"] + 1}
+    if data.title is not None:
+        changes[Opportunity.title] = data.title.strip()
+    if data.amount is not None:
+        changes[Opportunity.amount] = data.amount
+    if data.fields is not None:
+        changes[Opportunity.fields] = {**_fields(row["fields"]), **data.fields}
+    async with write_transaction():
+        done = await Opportunity.update(changes).where(
+            (Opportunity.id == row["id"]) & (Opportunity.version == row["version"])).returning(Opportunity.id).run()
+        if not done:
+            raise ApiError(409, "conflict", "Someone else changed this opportunity just now; reload and try again.")
+        await audit.record("opportunity.update", actor_id=viewer.id, target_type="opportunity", target_id=row["id"],
+                           detail={"fields": sorted((data.fields or {}).keys())})
+    return await get_opportunity(viewer, opp_id, pb, tz, locale)
+
+
+async def transition(viewer: Viewer, opp_id: str, data: TransitionIn, pb: Playbook, tz: ZoneInfo,
+                     locale: str) -> OpportunityOut:
+    row = await _row(viewer, opp_id)
+    reason = (data.reason or "").strip() or None
+    try:
+        move = plan_move(pb, row["stage"], row["substate"], data.to, reason)
+    except TransitionError as exc:
+        raise ApiError(422, "invalid_transition", str(exc)) from None
+    override = False
+    if move.kind in ("forward", "won"):
+        facts = _facts(row, await _present_materials(row["id"]))
+        who = await resolve_relations(pb, row["owner"])
+        missing = missing_for_exit(pb, facts, who)
+        if missing and data.override:
+            if not viewer.is_admin:
+                raise ApiError(403, "override_forbidden", "Only an admin may override a gate.")
+            if not reason:
+                raise ApiError(422, "reason_required", "A gate override needs a reason.")
+            override = True
+        elif missing:
+            await audit.record("gate.blocked", actor_id=viewer.id, target_type="opportunity", target_id=row["id"],
+                               detail={"to": data.to, "missing": [_missing_json(m) for m in missing],
+                                       "supervisor_user_id": who.get("owner.manager")})
+            raise ApiError(409, "gate_blocked",
+                           f"{len(missing)} required item(s) are missing before leaving this step.",
+                           {"missing": [_missing_json(m) for m in missing]})
+    now = utcnow()
+    status = {"won": "won", "lost": "lost"}.get(move.kind, "open")
+    async with write_transaction():
+        done = await Opportunity.update({
+            Opportunity.stage: move.stage, Opportunity.substate: move.substate, Opportunity.status: status,
+            Opportunity.stage_entered_at: now, Opportunity.updated_at: now,
+            Opportunity.version: row["version"] + 1,
+            Opportunity.lost_reason: reason if move.kind == "lost" else row["lost_reason"],
+        }).where((Opportunity.id == row["id"]) & (Opportunity.version == row["version"])).returning(
+            Opportunity.id).run()
+        if not done:
+            raise ApiError(409, "conflict", "This opportunity was moved by someone else just now; reload it.")
+        await StageTransition.insert(StageTransition(
+            opportunity=row["id"], user=viewer.id, from_stage=row["stage"], from_substate=row["substate"],
+            to_stage=move.stage, to_substate=move.substate, reason=reason, override=override, at=now)).run()
+        if override:
+            await audit.record("gate.override", actor_id=viewer.id, target_type="opportunity", target_id=row["id"],
+                               detail={"to": data.to, "reason": reason})
+    return await get_opportunity(viewer, opp_id, pb, tz, locale)
