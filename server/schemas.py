@@ -223,3 +223,16 @@ class OpportunityOut(Out, kw_only=True):
 class OpportunityPage(Out, kw_only=True):
     items: list[OpportunityOut]
     next: str | None
+
+
+class AttachmentOut(Out, kw_only=True):
+    id: str
+    opportunity_id: str | None
+    material: str | None
+    filename: str
+    content_type: str
+    size: int
+    sha256: str | None
+    status: str
+    uploaded_by: str
+    created_at: datetime

@@ -1,0 +1,104 @@
+"""Attachments: checked by their bytes, stored under server-made keys, counted only while they exist."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+
+from server.adapters.storage import Storage, StorageUnavailable
+from server.db import write_transaction
+from server.domain.access import Viewer, scope_for
+from server.domain.filetypes import CONTENT_TYPES, EXTENSIONS, safe_filename, sniff
+from server.domain.playbook import Material, Playbook
+from server.errors import ApiError, not_found
+from server.queries import audit, scope
+from server.queries.common import parse_id, sid, utcnow
+from server.schemas import AttachmentOut
+from server.tables import Attachment, Opportunity
+
+
+def find_material(pb: Playbook, key: str) -> Material | None:
+    return next((m for _, n in pb.nodes for m in n.materials if m.key == key), None)
+
+
+def _out(row: dict) -> AttachmentOut:
+    return AttachmentOut(id=str(row["id"]), opportunity_id=sid(row["opportunity"]), material=row["material"],
+                         filename=row["filename"], content_type=row["content_type"], size=row["size"],
+                         sha256=row["sha256"], status=row["status"], uploaded_by=str(row["uploaded_by"]),
+                         created_at=row["created_at"])
+
+
+async def visible_opportunity(viewer: Viewer, opp_id) -> dict:
+    where = await scope.opportunity_where(scope_for(viewer))
+    query = Opportunity.select(Opportunity.id).where(Opportunity.id == parse_id(opp_id, "opportunity"))
+    row = await scope.apply(query, where).first().run()
+    if not row:
+        raise not_found("opportunity")
+    return row
+
+
+def _require(storage: Storage | None) -> Storage:
+    if storage is None:
+        raise StorageUnavailable("no object storage configured")
+    return storage
+
+
+async def upload(viewer: Viewer, opp_id: str, material_key: str, filename: str | None, data: bytes,
+                 pb: Playbook, storage: Storage | None) -> AttachmentOut:
+    opp = await visible_opportunity(viewer, opp_id)
+    material = find_material(pb, material_key)
+    if material is None:
+        raise ApiError(422, "unknown_material", f"There is no material {material_key!r} in the playbook.")
+    limit = int(material.max_mb * 1024 * 1024)
+    if len(data) > limit:
+        raise ApiError(413, "file_too_large", f"The file is larger than {material.max_mb:g} MB, the limit for this "
+                       "material.", {"max_bytes": limit})
+    if not data:
+        raise ApiError(422, "empty_file", "The file is empty.")
+    kind = sniff(data)
+    if kind is None or kind not in material.types:
+        found = kind or "unknown"
+        raise ApiError(415, "unsupported_file_type",
+                       f"This file is {'a ' + found.upper() if kind else 'not a recognised type'}; "
+                       f"{material_key} takes {', '.join(t.upper() for t in material.types)}.",
+                       {"detected": found, "allowed": list(material.types)})
+    store = _require(storage)
+    attachment_id = uuid.uuid4()
+    key = f"opportunities/{opp['id']}/{attachment_id}.{EXTENSIONS[kind]}"
+    await store.put(key, data, CONTENT_TYPES[kind])
+    info = await store.stat(key)
+    if info is None or info.size != len(data):
+        await store.remove(key)
+        raise StorageUnavailable("the stored object could not be confirmed")
+    row = Attachment(id=attachment_id, opportunity=opp["id"], material=material_key,
+                     filename=safe_filename(filename, kind), content_type=CONTENT_TYPES[kind], size=len(data),
+                     sha256=hashlib.sha256(data).hexdigest(), object_key=key, status="present",
+                     uploaded_by=viewer.id, created_at=utcnow(), checked_at=utcnow())
+    try:
+        async with write_transaction():
+            await Attachment.insert(row).run()
+            await audit.record("attachment.upload", actor_id=viewer.id, target_type="attachment",
+                               target_id=attachment_id, detail={"material": material_key, "size": len(data)})
+    except BaseException:
+        await store.remove(key)  # no orphan object without a row
+        raise
+    saved = await Attachment.select().where(Attachment.id == attachment_id).first().run()
+    return _out(saved)
+
+
+async def download_url(viewer: Viewer, attachment_id: str, storage: Storage | None) -> str:
+    row = await Attachment.select().where(Attachment.id == parse_id(attachment_id, "attachment")).first().run()
+    if not row or row["opportunity"] is None:
+        raise not_found("attachment")
+    await visible_opportunity(viewer, str(row["opportunity"]))
+    if row["status"] == "missing":
+        raise ApiError(410, "attachment_missing", "This file is no longer in storage; please upload it again.")
+    return await _require(storage).presigned_get(row["object_key"], filename=row["filename"],
+                                                 content_type=row["content_type"])
+
+
+async def list_for_opportunity(viewer: Viewer, opp_id: str) -> list[AttachmentOut]:
+    opp = await visible_opportunity(viewer, opp_id)
+    rows = await Attachment.select().where(Attachment.opportunity == opp["id"]).order_by(
+        Attachment.created_at, ascending=False).run()
+    return [_out(r) for r in rows]

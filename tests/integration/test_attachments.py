@@ -1,0 +1,111 @@
+"""Attachments against the real weed S3 server: bytes decide the type, storage decides presence."""
+
+import socket
+import urllib.request
+
+import msgspec
+
+from server.tables import Attachment
+
+from tests.conftest import running
+from tests.integration.helpers import make_org
+from tests.unit.test_filetypes import PDF, PNG
+
+import httpx
+
+
+async def _opp(client, org):
+    c = (await client.post("/api/v1/customers", json={"name": "甲"}, headers=org.auth("rep_a1"))).json()
+    return (await client.post("/api/v1/opportunities", json={"customer_id": c["id"], "title": "项目"},
+                              headers=org.auth("rep_a1"))).json()
+
+
+async def _upload(client, auth, opp_id, material, name, data):
+    return await client.post(f"/api/v1/opportunities/{opp_id}/attachments", headers=auth,
+                             data={"material": material}, files={"file": (name, data, "application/pdf")})
+
+
+async def test_upload_pdf_stores_it_and_download_redirects_to_a_short_lived_url(client, storage):
+    org = await make_org()
+    opp = await _opp(client, org)
+    resp = await _upload(client, org.auth("rep_a1"), opp["id"], "tech_confirmation_letter", "../确认函.pdf", PDF)
+    assert resp.status_code == 201, resp.text
+    body = resp.json()
+    assert body["filename"] == "确认函.pdf" and body["content_type"] == "application/pdf"
+    assert body["size"] == len(PDF) and len(body["sha256"]) == 64
+    row = await Attachment.select().where(Attachment.id == body["id"]).first().run()
+    assert row["object_key"].startswith(f"opportunities/{opp['id']}/") and "确认函" not in row["object_key"]
+    assert await storage.get(row["object_key"]) == PDF
+    detail = (await client.get(f"/api/v1/opportunities/{opp['id']}", headers=org.auth("rep_a1"))).json()
+    node = next(n for n in detail["nodes"] if n["key"] == "tech_confirmation")
+    assert node["materials"] == [{"key": "tech_confirmation_letter", "name": node["materials"][0]["name"],
+                                  "present": True}]
+    down = await client.get(f"/api/v1/attachments/{body['id']}/download", headers=org.auth("mgr_a"))
+    assert down.status_code == 302
+    url = down.headers["location"]
+    assert "X-Amz-Expires=900" in url
+    with urllib.request.urlopen(url, timeout=5) as got:
+        assert got.read() == PDF
+        assert got.headers["Content-Disposition"].startswith("attachment;")
+    assert (await client.get(f"/api/v1/attachments/{body['id']}/download", headers=org.auth("rep_b1"))).status_code == 404
+
+
+async def test_png_named_pdf_is_refused_with_415(client):
+    org = await make_org()
+    opp = await _opp(client, org)
+    resp = await _upload(client, org.auth("rep_a1"), opp["id"], "tech_confirmation_letter", "letter.pdf", PNG)
+    assert resp.status_code == 415
+    assert resp.json()["code"] == "unsupported_file_type" and resp.json()["extra"]["detected"] == "png"
+    html = await _upload(client, org.auth("rep_a1"), opp["id"], "tech_confirmation_letter", "x.pdf",
+                         b"%PDF-1.4\n<script>alert(1)</script>")
+    assert html.status_code == 415
+    assert await Attachment.count().run() == 0
+
+
+async def test_upload_limits_and_bad_forms(client):
+    org = await make_org()
+    opp = await _opp(client, org)
+    auth = org.auth("rep_a1")
+    big = PDF + b"%" + b"x" * (20 * 1024 * 1024)
+    too_big = await _upload(client, auth, opp["id"], "tech_confirmation_letter", "big.pdf", big)
+    assert too_big.status_code == 413
+    unknown = await _upload(client, auth, opp["id"], "love_letter", "a.pdf", PDF)
+    assert unknown.status_code == 422 and unknown.json()["code"] == "unknown_material"
+    no_file = await client.post(f"/api/v1/opportunities/{opp['id']}/attachments", headers=auth,
+                                files={"material": (None, "contract_scan")})
+    assert no_file.status_code == 422 and no_file.json()["code"] == "file_required"
+    form_urlencoded = await client.post(f"/api/v1/opportunities/{opp['id']}/attachments", headers=auth,
+                                        data={"material": "contract_scan"})
+    assert form_urlencoded.status_code == 415
+    json_body = await client.post(f"/api/v1/opportunities/{opp['id']}/attachments", headers=auth, json={})
+    assert json_body.status_code == 415
+    other = await _upload(client, org.auth("rep_b1"), opp["id"], "contract_scan", "a.pdf", PDF)
+    assert other.status_code == 404
+    assert await Attachment.count().run() == 0
+
+
+async def test_collaborator_uploads_and_the_record_keeps_who(client):
+    org = await make_org()
+    opp = await _opp(client, org)
+    from server.tables import OpportunityCollaborator
+
+    await OpportunityCollaborator.insert(OpportunityCollaborator(opportunity=opp["id"], user=org.ids["presales"])).run()
+    resp = await _upload(client, org.auth("presales"), opp["id"], "tech_confirmation_letter", "l.pdf", PDF)
+    assert resp.status_code == 201 and resp.json()["uploaded_by"] == org.ids["presales"]
+
+
+async def test_storage_down_during_upload_is_503_and_leaves_no_row(settings, database_url):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    from server.app import create_app
+
+    app = create_app(msgspec.structs.replace(settings, s3_endpoint=f"127.0.0.1:{port}"))
+    async with running(app):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
+            org = await make_org()
+            opp = await _opp(client, org)
+            resp = await _upload(client, org.auth("rep_a1"), opp["id"], "tech_confirmation_letter", "l.pdf", PDF)
+            assert resp.status_code == 503
+            assert resp.json()["code"] == "storage_unavailable" and resp.headers["retry-after"] == "30"
+            assert await Attachment.count().run() == 0
