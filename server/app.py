@@ -56,7 +56,7 @@ def create_app(settings: Settings, *, storage: Storage | None = None, migrate: b
                 with contextlib.suppress(Exception):
                     await store.ensure_bucket()  # storage down at start: /healthz says so, uploads 503
             stop = asyncio.Event()
-            task = asyncio.create_task(jobs.loop(stop)) if run_jobs else None
+            task = asyncio.create_task(jobs.loop(stop, jobs.Deps(storage=store))) if run_jobs else None
             try:
                 yield
             finally:

@@ -85,7 +85,10 @@ def cmd_jobs_run_once(args) -> int:
         if now.tzinfo is None:
             now = now.replace(tzinfo=settings.tz)
         now = now.astimezone(timezone.utc)
-    results = asyncio.run(_with_db(settings, lambda: jobs.run_once(now)))
+    from server.app import build_storage
+
+    deps = jobs.Deps(storage=build_storage(settings))
+    results = asyncio.run(_with_db(settings, lambda: jobs.run_once(now, deps)))
     for name, summary in results:
         print(f"{name}: {summary}")
     return 0
@@ -98,7 +101,9 @@ def cmd_jobs_worker(args) -> int:
     stop = asyncio.Event()
     print("salesgate jobs worker running; Ctrl-C stops it")
     try:
-        asyncio.run(_with_db(settings, lambda: jobs.loop(stop)))
+        from server.app import build_storage
+
+        asyncio.run(_with_db(settings, lambda: jobs.loop(stop, jobs.Deps(storage=build_storage(settings)))))
     except KeyboardInterrupt:
         pass
     return 0

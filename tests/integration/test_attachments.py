@@ -109,3 +109,35 @@ async def test_storage_down_during_upload_is_503_and_leaves_no_row(settings, dat
             assert resp.status_code == 503
             assert resp.json()["code"] == "storage_unavailable" and resp.headers["retry-after"] == "30"
             assert await Attachment.count().run() == 0
+
+
+async def test_object_deleted_behind_the_apps_back_closes_the_gate_after_reconciliation(client, storage):
+    from datetime import datetime, timezone
+
+    from server import jobs
+
+    org = await make_org()
+    opp = await _opp(client, org)
+    for to in ("needs_analysis", "solution_confirmed"):
+        await client.post(f"/api/v1/opportunities/{opp['id']}/transition",
+                          json={"to": to, "override": True, "reason": "测试"}, headers=org.auth("admin"))
+    up = (await _upload(client, org.auth("rep_a1"), opp["id"], "tech_confirmation_letter", "l.pdf", PDF)).json()
+    row = await Attachment.select().where(Attachment.id == up["id"]).first().run()
+    await storage.remove(row["object_key"])  # someone deletes it in the bucket
+    deps = jobs.Deps(storage=storage)
+    results = dict(await jobs.run_once(datetime.now(timezone.utc), deps))
+    assert "1 missing" in results["reconcile_attachments"]
+    detail = (await client.get(f"/api/v1/opportunities/{opp['id']}", headers=org.auth("rep_a1"))).json()
+    assert [m["material"] for m in detail["blocking"]] == ["tech_confirmation_letter"]
+    blocked = await client.post(f"/api/v1/opportunities/{opp['id']}/transition", json={"to": "price_comparison"},
+                                headers=org.auth("rep_a1"))
+    assert blocked.status_code == 409
+    gone = await client.get(f"/api/v1/attachments/{up['id']}/download", headers=org.auth("rep_a1"))
+    assert gone.status_code == 410
+    # the object comes back (restored from a backup): it counts again
+    await storage.put(row["object_key"], PDF, "application/pdf")
+    results = dict(await jobs.run_once(datetime.now(timezone.utc), deps))
+    assert "1 back" in results["reconcile_attachments"]
+    moved = await client.post(f"/api/v1/opportunities/{opp['id']}/transition", json={"to": "price_comparison"},
+                              headers=org.auth("rep_a1"))
+    assert moved.status_code == 200

@@ -59,6 +59,7 @@ def test_cli_jobs_run_once_prints_what_it_did(database_url, tmp_path):
     result = _cli(["jobs", "run-once", "--now", "2026-11-27T09:00:00+08:00"], _env(database_url, tmp_path))
     assert result.returncode == 0, result.stderr
     assert "housekeeping: removed 0 expired idempotency keys" in result.stdout
+    assert "reconcile_attachments: skipped" in result.stdout
 
 
 def _free_port() -> int:
