@@ -236,3 +236,16 @@ class AttachmentOut(Out, kw_only=True):
     status: str
     uploaded_by: str
     created_at: datetime
+
+
+class PresignIn(In, kw_only=True):
+    material: Annotated[str, Meta(min_length=1, max_length=64)]
+    filename: Annotated[str, Meta(min_length=1, max_length=255)]
+    size: Annotated[int, Meta(gt=0)]
+
+
+class PresignOut(Out, kw_only=True):
+    attachment_id: str
+    url: str
+    method: str
+    expires_at: datetime

@@ -32,4 +32,8 @@ async def run(now: datetime, storage: Storage | None) -> str:
         for start in range(0, len(ids), 500):
             await Attachment.update({Attachment.status: status, Attachment.checked_at: now}).where(
                 Attachment.id.is_in(ids[start:start + 500])).run()
-    return f"checked {len(rows)} attachments against {len(listed)} stored objects: {len(gone)} missing, {len(back)} back"
+    from server.queries.attachments import forget_stale_pending
+
+    stale = await forget_stale_pending(now, storage)
+    return (f"checked {len(rows)} attachments against {len(listed)} stored objects: {len(gone)} missing, "
+            f"{len(back)} back; {stale} stale pending uploads dropped")

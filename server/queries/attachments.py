@@ -102,3 +102,83 @@ async def list_for_opportunity(viewer: Viewer, opp_id: str) -> list[AttachmentOu
     rows = await Attachment.select().where(Attachment.opportunity == opp["id"]).order_by(
         Attachment.created_at, ascending=False).run()
     return [_out(r) for r in rows]
+
+
+PENDING_TTL_MINUTES = 60
+
+
+async def presign(viewer: Viewer, opp_id: str, material_key: str, filename: str, size: int, pb: Playbook,
+                  storage: Storage | None):
+    """Step 1 of a direct upload: a pending row and a presigned PUT URL for a server-made key."""
+    from datetime import timedelta
+
+    from server.schemas import PresignOut
+
+    opp = await visible_opportunity(viewer, opp_id)
+    material = find_material(pb, material_key)
+    if material is None:
+        raise ApiError(422, "unknown_material", f"There is no material {material_key!r} in the playbook.")
+    limit = int(material.max_mb * 1024 * 1024)
+    if size > limit:
+        raise ApiError(413, "file_too_large", f"The file is larger than {material.max_mb:g} MB, the limit for this "
+                       "material.", {"max_bytes": limit})
+    store = _require(storage)
+    attachment_id = uuid.uuid4()
+    key = f"opportunities/{opp['id']}/{attachment_id}.upload"
+    url = await store.presigned_put(key, expires=timedelta(minutes=15))
+    now = utcnow()
+    await Attachment.insert(Attachment(
+        id=attachment_id, opportunity=opp["id"], material=material_key, filename=filename[:255],
+        content_type="application/octet-stream", size=size, object_key=key, status="pending",
+        uploaded_by=viewer.id, created_at=now)).run()
+    return PresignOut(attachment_id=str(attachment_id), url=url, method="PUT", expires_at=now + timedelta(minutes=15))
+
+
+async def confirm(viewer: Viewer, attachment_id: str, pb: Playbook, storage: Storage | None) -> AttachmentOut:
+    """Step 3: check the uploaded object really exists and its bytes are an allowed type."""
+    row = await Attachment.select().where(Attachment.id == parse_id(attachment_id, "attachment")).first().run()
+    if not row or row["opportunity"] is None or str(row["uploaded_by"]) != viewer.id:
+        raise not_found("upload")
+    await visible_opportunity(viewer, str(row["opportunity"]))
+    if row["status"] != "pending":
+        return _out(row)  # confirming twice is harmless
+    store = _require(storage)
+    info = await store.stat(row["object_key"])
+    if info is None:
+        raise ApiError(422, "upload_not_found", "The file has not arrived in storage yet; upload it, then confirm.")
+    material = find_material(pb, row["material"])
+    limit = int((material.max_mb if material else 20) * 1024 * 1024)
+    data = await store.get(row["object_key"]) if info.size <= limit else None
+    kind = sniff(data) if data else None
+    if data is None or kind is None or material is None or kind not in material.types:
+        await store.remove(row["object_key"])
+        await Attachment.delete().where(Attachment.id == row["id"]).run()
+        if data is None:
+            raise ApiError(413, "file_too_large", "The uploaded file is larger than the limit for this material.")
+        raise ApiError(415, "unsupported_file_type", f"The uploaded file is not an allowed type for {row['material']}.",
+                       {"detected": kind or "unknown", "allowed": list(material.types) if material else []})
+    final_key = row["object_key"].rsplit(".", 1)[0] + "." + EXTENSIONS[kind]
+    await store.put(final_key, data, CONTENT_TYPES[kind])
+    await store.remove(row["object_key"])
+    await Attachment.update({
+        Attachment.status: "present", Attachment.object_key: final_key, Attachment.size: len(data),
+        Attachment.content_type: CONTENT_TYPES[kind], Attachment.sha256: hashlib.sha256(data).hexdigest(),
+        Attachment.filename: safe_filename(row["filename"], kind), Attachment.checked_at: utcnow(),
+    }).where(Attachment.id == row["id"]).run()
+    await audit.record("attachment.upload", actor_id=viewer.id, target_type="attachment", target_id=row["id"],
+                       detail={"material": row["material"], "size": len(data), "direct": True})
+    saved = await Attachment.select().where(Attachment.id == row["id"]).first().run()
+    return _out(saved)
+
+
+async def forget_stale_pending(now, storage: Storage | None) -> int:
+    """Pending uploads never confirmed within an hour are dropped (row and any object)."""
+    from datetime import timedelta
+
+    rows = await Attachment.select(Attachment.id, Attachment.object_key).where(
+        (Attachment.status == "pending") & (Attachment.created_at < now - timedelta(minutes=PENDING_TTL_MINUTES))).run()
+    for row in rows:
+        if storage is not None:
+            await storage.remove(row["object_key"])
+        await Attachment.delete().where(Attachment.id == row["id"]).run()
+    return len(rows)

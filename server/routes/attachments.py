@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from litestar import Request, get, post
 from litestar.datastructures import UploadFile
-from litestar.params import FromPath
+from litestar.params import FromPath, JSONBody
 from litestar.response import Redirect
 
 from server.domain.access import Viewer
 from server.errors import ApiError
 from server.queries import attachments
-from server.schemas import AttachmentOut
+from server.schemas import AttachmentOut, PresignIn, PresignOut
 
 Req = Request[Viewer, str, object]
 UPLOAD_LIMIT = 200 * 1024 * 1024 + 64 * 1024  # the largest per-material limit the playbook allows, plus form overhead
@@ -44,4 +44,19 @@ async def download_attachment(request: Req, attachment_id: FromPath[str]) -> Red
     return Redirect(url, status_code=302, headers={"Cache-Control": "no-store"})
 
 
-ATTACHMENT_HANDLERS = [upload_attachment, list_attachments, download_attachment]
+@post("/api/v1/opportunities/{opp_id:str}/attachments/presign", tags=["attachments"],
+      description="Direct upload, step 1: a presigned PUT URL (≤ 15 min) for a server-made key")
+async def presign_attachment(request: Req, opp_id: FromPath[str], data: JSONBody[PresignIn]) -> PresignOut:
+    return await attachments.presign(request.user, opp_id, data.material, data.filename, data.size,
+                                     request.app.state.playbook, request.app.state.storage)
+
+
+@post("/api/v1/attachments/{attachment_id:str}/confirm", status_code=200, tags=["attachments"],
+      description="Direct upload, step 3: the server checks the object exists and its bytes are an allowed type")
+async def confirm_attachment(request: Req, attachment_id: FromPath[str]) -> AttachmentOut:
+    return await attachments.confirm(request.user, attachment_id, request.app.state.playbook,
+                                     request.app.state.storage)
+
+
+ATTACHMENT_HANDLERS = [upload_attachment, list_attachments, download_attachment, presign_attachment,
+                       confirm_attachment]

@@ -141,3 +141,44 @@ async def test_object_deleted_behind_the_apps_back_closes_the_gate_after_reconci
     moved = await client.post(f"/api/v1/opportunities/{opp['id']}/transition", json={"to": "price_comparison"},
                               headers=org.auth("rep_a1"))
     assert moved.status_code == 200
+
+
+async def test_direct_upload_presign_put_confirm(client):
+    org = await make_org()
+    opp = await _opp(client, org)
+    auth = org.auth("rep_a1")
+    pre = await client.post(f"/api/v1/opportunities/{opp['id']}/attachments/presign",
+                            json={"material": "tech_confirmation_letter", "filename": "函.pdf", "size": len(PDF)},
+                            headers=auth)
+    assert pre.status_code == 201, pre.text
+    ticket = pre.json()
+    early = await client.post(f"/api/v1/attachments/{ticket['attachment_id']}/confirm", headers=auth)
+    assert early.status_code == 422 and early.json()["code"] == "upload_not_found"
+    put = urllib.request.Request(ticket["url"], data=PDF, method="PUT")
+    with urllib.request.urlopen(put, timeout=5) as resp:
+        assert resp.status == 200
+    done = await client.post(f"/api/v1/attachments/{ticket['attachment_id']}/confirm", headers=auth)
+    assert done.status_code == 200 and done.json()["status"] == "present" and done.json()["filename"] == "函.pdf"
+    detail = (await client.get(f"/api/v1/opportunities/{opp['id']}", headers=auth)).json()
+    node = next(n for n in detail["nodes"] if n["key"] == "tech_confirmation")
+    assert node["materials"][0]["present"] is True
+    other = await client.post(f"/api/v1/attachments/{ticket['attachment_id']}/confirm", headers=org.auth("mgr_a"))
+    assert other.status_code == 404
+
+
+async def test_direct_upload_of_the_wrong_type_is_refused_and_cleaned_up(client, storage):
+    org = await make_org()
+    opp = await _opp(client, org)
+    auth = org.auth("rep_a1")
+    ticket = (await client.post(f"/api/v1/opportunities/{opp['id']}/attachments/presign",
+                                json={"material": "tech_confirmation_letter", "filename": "x.pdf", "size": len(PNG)},
+                                headers=auth)).json()
+    urllib.request.urlopen(urllib.request.Request(ticket["url"], data=PNG, method="PUT"), timeout=5).close()
+    refused = await client.post(f"/api/v1/attachments/{ticket['attachment_id']}/confirm", headers=auth)
+    assert refused.status_code == 415
+    assert await Attachment.count().run() == 0
+    assert await storage.list(f"opportunities/{opp['id']}/") == []
+    too_big = await client.post(f"/api/v1/opportunities/{opp['id']}/attachments/presign",
+                                json={"material": "tech_confirmation_letter", "filename": "x.pdf",
+                                      "size": 500 * 1024 * 1024}, headers=auth)
+    assert too_big.status_code == 413
