@@ -41,33 +41,34 @@ def forget_collaborations(user_id: str | None = None) -> None:
         _collab_cache.pop(str(user_id), None)
 
 
-async def opportunity_where(scope: Scope):
+async def _where(scope: Scope, table, collab_ids):
+    """owner IN (…) OR team IN (…) OR id IN (records reached through collaborations)."""
     if scope.everything:
         return None
-    clauses = [Opportunity.owner.is_in(list(scope.owner_ids))]
+    clauses = [table.owner.is_in(list(scope.owner_ids))]
     if scope.team_ids:
-        clauses.append(Opportunity.team.is_in(list(scope.team_ids)))
+        clauses.append(table.team.is_in(list(scope.team_ids)))
     if scope.collaborator_id:
-        ids = await _collab_opportunity_ids(scope.collaborator_id)
+        ids = await collab_ids(scope.collaborator_id)
         if ids:
-            clauses.append(Opportunity.id.is_in(ids))
+            clauses.append(table.id.is_in(ids))
     return _or(clauses)
+
+
+async def _collab_customer_ids(user_id: str) -> list:
+    opp_ids = await _collab_opportunity_ids(user_id)
+    if not opp_ids:
+        return []
+    rows = await Opportunity.select(Opportunity.customer).where(Opportunity.id.is_in(opp_ids)).run()
+    return list({r["customer"] for r in rows})
+
+
+async def opportunity_where(scope: Scope):
+    return await _where(scope, Opportunity, _collab_opportunity_ids)
 
 
 async def customer_where(scope: Scope):
-    if scope.everything:
-        return None
-    clauses = [Customer.owner.is_in(list(scope.owner_ids))]
-    if scope.team_ids:
-        clauses.append(Customer.team.is_in(list(scope.team_ids)))
-    if scope.collaborator_id:
-        opp_ids = await _collab_opportunity_ids(scope.collaborator_id)
-        if opp_ids:
-            rows = await Opportunity.select(Opportunity.customer).where(Opportunity.id.is_in(opp_ids)).run()
-            customer_ids = list({r["customer"] for r in rows})
-            if customer_ids:
-                clauses.append(Customer.id.is_in(customer_ids))
-    return _or(clauses)
+    return await _where(scope, Customer, _collab_customer_ids)
 
 
 def _or(clauses):
