@@ -86,7 +86,11 @@ class SerialSQLiteEngine(SQLiteEngine):
             async with self._reader_locks.get():
                 conn = self._readers.get(key)
                 if conn is None:
-                    conn = await aiosqlite.connect(**self.connection_kwargs)
+                    pending = aiosqlite.connect(**self.connection_kwargs)
+                    # A reader left open (a loop that ended without closing it) must not keep the
+                    # process alive at exit.
+                    pending._thread.daemon = True
+                    conn = await pending
                     conn.row_factory = dict_factory  # type: ignore[assignment]
                     await conn.execute("PRAGMA foreign_keys = 1")
                     self._readers[key] = conn
@@ -156,9 +160,12 @@ def configure(engine: Engine) -> None:
     global _current
     from server.tables import ALL_TABLES
 
+    from piccolo.apps.migrations.tables import Migration
+
     _current = engine
     os.environ["PICCOLO_CONF"] = "server.piccolo_conf"
-    for table in ALL_TABLES:
+    # Piccolo caches a table's engine on first use; its own Migration table too.
+    for table in (*ALL_TABLES, Migration):
         table._meta.db = engine
 
 
