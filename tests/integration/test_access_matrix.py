@@ -9,6 +9,9 @@ import pytest
 from server.tables import Opportunity, OpportunityCollaborator
 
 from tests.integration.helpers import make_org
+from tests.unit.test_filetypes import PDF
+
+ATTACHMENT: dict[str, str] = {}
 
 # who: (sees customer of rep_a1, sees customer of rep_b1)
 EXPECTED = {
@@ -34,6 +37,10 @@ async def world(client):
     await Opportunity.insert(opp).run()
     await OpportunityCollaborator.insert(OpportunityCollaborator(opportunity=opp.id, user=org.ids["presales"],
                                                                  role="presales")).run()
+    up = await client.post(f"/api/v1/opportunities/{opp.id}/attachments", headers=org.auth("rep_a1"),
+                           files={"material": (None, "contract_scan"), "file": ("a.pdf", PDF, "application/pdf")})
+    assert up.status_code == 201, up.text
+    ATTACHMENT[str(opp.id)] = up.json()["id"]
     return org, a, b, str(opp.id)
 
 
@@ -58,6 +65,28 @@ async def _probe(client, auth, customer_id, opp_id):
                                                           "opportunity_id": opp_id}, headers=auth)
         assert r.status_code in (201, 404)
         out["log_on_opportunity"] = r.status_code == 201
+        r = await client.get(f"/api/v1/opportunities/{opp_id}", headers=auth)
+        assert r.status_code in (200, 404)
+        out["get_opportunity"] = r.status_code == 200
+        r = await client.get("/api/v1/opportunities", params={"limit": 100}, headers=auth)
+        out["list_opportunities"] = opp_id in [o["id"] for o in r.json()["items"]]
+        r = await client.patch(f"/api/v1/opportunities/{opp_id}", json={"title": "改名"}, headers=auth)
+        assert r.status_code in (200, 404)
+        out["patch_opportunity"] = r.status_code == 200
+        r = await client.get(f"/api/v1/opportunities/{opp_id}/attachments", headers=auth)
+        assert r.status_code in (200, 404)
+        out["list_attachments"] = r.status_code == 200
+        r = await client.get(f"/api/v1/attachments/{ATTACHMENT[opp_id]}/download", headers=auth)
+        assert r.status_code in (302, 404)
+        out["download"] = r.status_code == 302
+        r = await client.post(f"/api/v1/opportunities/{opp_id}/attachments", headers=auth,
+                              files={"material": (None, "contract_scan"), "file": ("a.pdf", PDF, "application/pdf")})
+        assert r.status_code in (201, 404)
+        out["upload"] = r.status_code == 201
+        r = await client.post(f"/api/v1/opportunities/{opp_id}/transition", json={"to": "lost", "reason": "x"},
+                              headers=auth | {"Idempotency-Key": "probe"})
+        assert r.status_code in (200, 404, 422)
+        out["transition"] = r.status_code in (200, 422)
     return out
 
 

@@ -129,3 +129,17 @@ async def test_pages_redirect_to_login_when_logged_out(client):
     assert resp.status_code == 303
     assert resp.headers["location"].startswith("/login")
     assert (await client.get("/login")).status_code == 200
+
+
+async def test_cookies_are_secure_when_served_over_https(app):
+    import httpx
+
+    from tests.conftest import running
+
+    async with running(app):
+        await make_org()
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="https://sg.example") as c:
+            resp = await c.post("/api/v1/auth/login", json={"username": "rep_a1", "password": PASSWORD})
+    cookies = [v for k, v in resp.headers.multi_items() if k == "set-cookie"]
+    assert cookies and all("Secure" in v for v in cookies)
+    assert resp.headers["strict-transport-security"].startswith("max-age=")
