@@ -9,6 +9,7 @@ Keys are per user (or per anonymous caller) and kept for 8 days.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 from datetime import timedelta
@@ -16,11 +17,12 @@ from datetime import timedelta
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from server.errors import error_body
+from server.errors import error_body, log
 from server.queries.common import utcnow
 from server.tables import IdempotencyKey
 
 KEEP = timedelta(days=8)
+_ENCODED = "\x01encoded:"
 MAX_STORED_BODY = 256 * 1024
 
 
@@ -92,7 +94,11 @@ class IdempotencyMiddleware(ASGIMiddleware):
         except BaseException:
             await IdempotencyKey.delete().where(IdempotencyKey.scope_key == scope_key).run()
             raise
-        await self._store(scope_key, captured)
+        try:
+            await self._store(scope_key, captured)
+        except Exception:  # the answer was sent; never leave the key stuck "in progress"
+            log.exception("could not store the answer for an idempotency key")
+            await IdempotencyKey.delete().where(IdempotencyKey.scope_key == scope_key).run()
 
     async def _claim(self, scope_key: str, scope: Scope, digest: str) -> bool:
         now = utcnow()
@@ -123,10 +129,16 @@ class IdempotencyMiddleware(ASGIMiddleware):
                 "The first request with this Idempotency-Key is still running; retry shortly."),
                 [(b"retry-after", b"1")])
         else:
-            data = (row["response_body"] or "").encode()
+            stored = row["response_body"] or ""
             headers = [(b"content-type", (row["content_type"] or "application/json").encode()),
-                       (b"content-length", str(len(data)).encode()),
                        (b"idempotent-replayed", b"true")]
+            if stored.startswith(_ENCODED):
+                encoding, _, payload = stored[len(_ENCODED):].partition(":")
+                data = base64.b64decode(payload)
+                headers += [(b"content-encoding", encoding.encode()), (b"vary", b"Accept-Encoding")]
+            else:
+                data = stored.encode()
+            headers.append((b"content-length", str(len(data)).encode()))
             await send({"type": "http.response.start", "status": row["status_code"], "headers": headers})
             await send({"type": "http.response.body", "body": data})
 
@@ -135,12 +147,15 @@ class IdempotencyMiddleware(ASGIMiddleware):
         body = b"".join(captured["body"])
         content_type = next((v.decode("latin-1") for k, v in captured["headers"]
                              if k.lower() == b"content-type"), "application/json")
+        encoding = next((v.decode("latin-1") for k, v in captured["headers"] if k.lower() == b"content-encoding"), None)
         if status >= 500 or status in (408, 429) or len(body) > MAX_STORED_BODY:
             # Not a final answer: let the client retry with the same key.
             await IdempotencyKey.delete().where(IdempotencyKey.scope_key == scope_key).run()
             return
         await IdempotencyKey.update({
             IdempotencyKey.status_code: status,
-            IdempotencyKey.response_body: body.decode("utf-8", "replace"),
+            # A compressed answer is kept byte for byte (base64), marked with its encoding.
+            IdempotencyKey.response_body: (f"{_ENCODED}{encoding}:" + base64.b64encode(body).decode()) if encoding
+            else body.decode("utf-8", "replace"),
             IdempotencyKey.content_type: content_type,
         }).where(IdempotencyKey.scope_key == scope_key).run()

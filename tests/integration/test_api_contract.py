@@ -154,3 +154,16 @@ def test_app_refuses_to_start_on_an_invalid_playbook(settings, tmp_path):
     with pytest.raises(PlaybookInvalid) as info:
         create_app(msgspec.structs.replace(settings, playbook=str(bad)))
     assert info.value.problems[0].line == 3
+
+
+async def test_idempotent_replay_of_a_large_answer_with_gzip_accepted(client):
+    """A big answer (compressible) is stored as JSON and replayed identically."""
+    org = await make_org()
+    headers = org.auth("rep_a1") | {"Idempotency-Key": "big-1", "Accept-Encoding": "gzip"}
+    body = {"name": "大客户", "contacts": [{"name": f"联系人{i}", "title": "采购经理" * 5} for i in range(40)]}
+    first = await client.post("/api/v1/customers", json=body, headers=headers)
+    second = await client.post("/api/v1/customers", json=body, headers=headers)
+    assert first.status_code == second.status_code == 201
+    assert second.headers.get("idempotent-replayed") == "true"
+    assert first.json() == second.json() and len(first.content) > 1024
+    assert await Customer.count().run() == 1
