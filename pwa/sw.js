@@ -1,12 +1,13 @@
 // Salesgate service worker: precached shell, network-first pages with a 3 s
 // timeout and an offline page, API requests straight to the network.
-const VERSION = "v2";
+const VERSION = "v3";
 const SHELL = "salesgate-shell-" + VERSION;
 const PAGES = "salesgate-pages";
 const PRECACHE = [
   "/offline",
   "/static/app.css",
   "/static/app.js",
+  "/static/opportunity.js",
   "/manifest.webmanifest",
   "/static/icons/icon-192.png",
   "/static/icons/icon-512.png",

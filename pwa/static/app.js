@@ -17,6 +17,16 @@
     return h.slice(0, 8) + "-" + h.slice(8, 12) + "-" + h.slice(12, 16) + "-" + h.slice(16, 20) + "-" + h.slice(20);
   }
 
+  // The server's detail is English; say it in the page's language where the code is known.
+  function errorText(data) {
+    var text = data && T["err_" + data.code];
+    if (!text) return (data && data.detail) || T.error || "error";
+    var extra = data.extra || {};
+    var allowed = (extra.allowed || []).map(function (t) { return t === "xlsx" ? "Excel" : t.toUpperCase(); });
+    return text.replace("{allowed}", allowed.join(" / "))
+      .replace("{max}", extra.max_bytes ? String(Math.round(extra.max_bytes / 1048576)) : "");
+  }
+
   // POST JSON with the CSRF header and an Idempotency-Key, so a double tap never saves twice.
   async function api(method, url, body, key) {
     var headers = { "Content-Type": "application/json", "Accept": "application/json" };
@@ -33,9 +43,9 @@
     if (resp.status !== 204) { try { data = await resp.json(); } catch (e) { data = null; } }
     if (!resp.ok) {
       if (resp.status === 401 && !url.endsWith("/auth/login")) { location.href = "/login?next=" + encodeURIComponent(location.pathname); }
-      // The server's detail is English; say it in the page's language where the code is known.
-      var err = new Error((data && T["err_" + data.code]) || (data && data.detail) || T.error || "error");
+      var err = new Error(errorText(data));
       err.field = data && data.extra && data.extra.field;  // e.g. invalid_phone names its field
+      err.status = resp.status; err.code = data && data.code; err.extra = (data && data.extra) || {};
       throw err;
     }
     return data;
@@ -80,7 +90,7 @@
     Array.prototype.forEach.call(form.elements, function (el) {
       if (!el.name || el.type === "submit" || el.disabled) return;
       var v = el.value.trim();
-      if (v !== "") out[el.name] = v;
+      if (v !== "") out[el.name] = el.type === "number" ? Number(v) : v;
     });
     return out;
   }
@@ -160,6 +170,12 @@
     });
   }
 
+  // A sideways-scrolling row of filter chips: bring the selected one into view.
+  document.querySelectorAll(".chip-scroll").forEach(function (strip) {
+    var chosen = strip.querySelector("[aria-current]");
+    if (chosen) strip.scrollLeft = Math.max(0, chosen.offsetLeft - strip.offsetLeft - (strip.clientWidth - chosen.offsetWidth) / 2);
+  });
+
   // On the offline page (served in place of the page asked for), "try again" means: that page.
   var retry = document.getElementById("retry");
   if (retry && location.pathname !== "/offline") {
@@ -171,5 +187,6 @@
       navigator.serviceWorker.register("/sw.js", { scope: "/" }).catch(function () { /* not fatal */ });
     });
   }
-  window.salesgate = { api: api, uuid: uuid, toast: toast };
+  window.salesgate = { api: api, uuid: uuid, toast: toast, cookie: cookie, errorText: errorText, T: T,
+                       showError: showError, checkFields: checkFields, busy: busy, keyFor: keyFor, forgetKey: forgetKey };
 })();

@@ -7,6 +7,7 @@ Pages use the same query functions as the JSON API. Forms are sent by
 from __future__ import annotations
 
 import json
+import uuid
 from pathlib import Path
 from typing import Annotated
 
@@ -15,11 +16,16 @@ from litestar import Request, Response, get
 from litestar.datastructures import Cookie
 from litestar.params import FromPath, QueryParameter
 from litestar.response import Redirect
+from piccolo.query.functions.aggregate import Count
 
 from server import i18n
-from server.domain.access import Viewer
+from server.domain.access import Viewer, scope_for
+from server.domain.playbook import Playbook
 from server.errors import ApiError
-from server.queries import activities, customers
+from server.queries import activities, attachments, customers, opportunities
+from server.queries import scope as access
+from server.queries.common import utcnow
+from server.tables import Opportunity, User
 
 PWA_DIR = Path(__file__).resolve().parent.parent.parent / "pwa"
 STATIC_DIR = PWA_DIR / "static"
@@ -32,15 +38,36 @@ _env = Environment(loader=FileSystemLoader(TEMPLATES_DIR), autoescape=select_aut
 _env.install_gettext_callables(gettext=i18n.gettext_, ngettext=i18n.ngettext_, newstyle=True)  # type: ignore[attr-defined]
 
 
+def _money(value) -> str:
+    if value is None:
+        return ""
+    return f"¥{value:,.0f}" if float(value).is_integer() else f"¥{value:,.2f}"
+
+
+def _filesize(size: int) -> str:
+    if size < 1024:
+        return f"{size} B"
+    return f"{size / 1024:.0f} KB" if size < 1024 * 1024 else f"{size / 1024 / 1024:.1f} MB"
+
+
+_env.filters["money"] = _money
+_env.filters["filesize"] = _filesize
+
+
 def _fmt_dt(value, tz) -> str:
     return value.astimezone(tz).strftime("%Y-%m-%d %H:%M") if value else ""
 
 
+def _locale(request: Request) -> str:
+    viewer = request.scope.get("user")
+    return i18n.pick_locale(getattr(viewer, "locale", None), request.cookies.get(LANG_COOKIE),
+                            request.app.state.settings.default_locale)
+
+
 def render(request: Request, template: str, *, status: int = 200, **context) -> Response:
     settings = request.app.state.settings
+    locale = _locale(request)
     viewer = request.scope.get("user")
-    locale = i18n.pick_locale(getattr(viewer, "locale", None), request.cookies.get(LANG_COOKIE),
-                              settings.default_locale)
     i18n.set_locale(locale)
     html = _env.get_template(template).render(
         viewer=viewer, locale=locale, lang_tag=locale.replace("_", "-"), path=request.url.path,
@@ -93,7 +120,143 @@ async def new_customer_page(request: Request) -> Response:
 async def customer_page(request: Request[Viewer, str, object], customer_id: FromPath[str]) -> Response:
     customer = await customers.get_customer(request.user, customer_id)
     log = await activities.list_activities(request.user, customer_id, limit=50)
-    return render(request, "customer.html", customer=customer, activities=log.items, tab="customers")
+    deals = await _customer_opportunities(request.user, customer.id)
+    return render(request, "customer.html", customer=customer, activities=log.items, opportunities=deals,
+                  names=_names(request.app.state.playbook, _locale(request)), tab="customers")
+
+
+# --- Opportunities: the pipeline list and one opportunity with its responsibility map -----------------
+
+_ = i18n.gettext_  # marks the strings below for pybabel; called while the page's locale is set
+ACCEPT = {"pdf": ".pdf,application/pdf", "jpeg": ".jpg,.jpeg,image/jpeg", "png": ".png,image/png",
+          "webp": ".webp,image/webp", "heic": ".heic,.heif,image/heic,image/heif",
+          "xlsx": ".xlsx,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+IMAGE_TYPES = {"jpeg", "png", "webp", "heic"}
+
+
+def _names(pb: Playbook, locale: str) -> dict[str, dict[str, str]]:
+    """Playbook keys → names in the page's language, for stages, substates, nodes, materials, fields."""
+    def pick(text) -> str:
+        return text.zh if locale == "zh_CN" else text.en
+    return {
+        "stage": {s.key: pick(s.name) for s in pb.stages},
+        "substate": {k: pick(t) for s in pb.stages for k, t in s.substate_names.items()},
+        "node": {n.key: pick(n.name) for _s, n in pb.nodes},
+        "material": {m.key: pick(m.name) for _s, n in pb.nodes for m in n.materials},
+        "field": {f.key: pick(f.name) for f in pb.fields},
+    }
+
+
+def _next_step(pb: Playbook, stage_key: str, substate: str | None) -> str | None:
+    """Where "advance" goes: the next substate, else the next open stage (or won after the last)."""
+    stage = pb.stage(stage_key)
+    if stage is None or stage.terminal is not None:
+        return None
+    if stage.substates and substate in stage.substates:
+        at = stage.substates.index(substate)
+        if at < len(stage.substates) - 1:
+            return stage.substates[at + 1]
+    here = pb.stages.index(stage)
+    return next((s.key for s in pb.stages[here + 1:] if s.terminal != "lost"), None)
+
+
+def _relation_labels(who: dict[str, str | None], names: dict[str, str]) -> dict[str, str]:
+    """Relation (owner, role:presales, …) → "售前 孙晓峰", "李销售" or "法务（未指定）"."""
+    roles = {"rep": _("Sales rep"), "manager": _("Manager"), "presales": _("Presales"), "delivery": _("Delivery"),
+             "service": _("Service"), "commercial": _("Commercial"), "legal": _("Legal"), "admin": _("Admin")}
+    fixed = {"owner": _("Owner"), "owner.manager": _("Direct manager"),
+             "owner.manager.manager": _("Second-level manager")}
+    out = {}
+    for relation, user_id in who.items():
+        name = names.get(user_id) if user_id else None
+        if relation.startswith("role:"):
+            role = roles.get(relation[5:], relation[5:])
+            out[relation] = f"{role} {name}" if name else _("%(who)s (unassigned)") % {"who": role}
+        elif relation.startswith("user:"):
+            out[relation] = name or relation[5:]
+        else:
+            out[relation] = name or _("%(who)s (unassigned)") % {"who": fixed.get(relation, relation)}
+    return out
+
+
+async def _user_names(ids) -> dict[str, str]:
+    wanted = [uuid.UUID(i) for i in {i for i in ids if i}]
+    if not wanted:
+        return {}
+    rows = await User.select(User.id, User.display_name).where(User.id.is_in(wanted)).run()
+    return {str(r["id"]): r["display_name"] for r in rows}
+
+
+async def _customer_opportunities(viewer: Viewer, customer_id: str) -> list[dict]:
+    """The customer's opportunities the viewer may see (get_customer has checked the customer)."""
+    where = await access.opportunity_where(scope_for(viewer))
+    query = Opportunity.select(Opportunity.id, Opportunity.title, Opportunity.amount, Opportunity.stage,
+                               Opportunity.substate, Opportunity.status).where(
+        Opportunity.customer == uuid.UUID(customer_id))
+    rows = await access.apply(query, where).order_by(Opportunity.updated_at, ascending=False).limit(50).run()
+    return [{**r, "id": str(r["id"])} for r in rows]
+
+
+async def _stage_counts(viewer: Viewer, owner_id: str | None) -> dict[str, int]:
+    where = await access.opportunity_where(scope_for(viewer))
+    query = access.apply(Opportunity.select(Opportunity.stage, Count()).group_by(Opportunity.stage), where)
+    if owner_id:
+        query = query.where(Opportunity.owner == uuid.UUID(owner_id))
+    return {r["stage"]: r["count"] for r in await query.run()}
+
+
+async def _owner_choices(viewer: Viewer) -> list[dict]:
+    """People whose pipeline the viewer may filter by: everyone for an admin, their people for a manager."""
+    if viewer.is_admin:
+        query = User.select(User.id, User.display_name).where(User.active == True)  # noqa: E712
+    elif viewer.is_manager:
+        ids = [uuid.UUID(i) for i in (viewer.id, *viewer.report_ids)]
+        clause = User.id.is_in(ids)
+        if viewer.managed_team_ids:
+            clause = clause | User.team.is_in([uuid.UUID(t) for t in viewer.managed_team_ids])
+        query = User.select(User.id, User.display_name).where(clause)
+    else:
+        return []
+    rows = await query.order_by(User.display_name).limit(300).run()
+    return [{"id": str(r["id"]), "name": r["display_name"]} for r in rows]
+
+
+def _uuid_or_none(value: str | None) -> str | None:
+    try:
+        return str(uuid.UUID(value)) if value else None
+    except ValueError:
+        return None
+
+
+@get("/opportunities", include_in_schema=False)
+async def pipeline_page(request: Request[Viewer, str, object],
+                        stage: Annotated[str | None, QueryParameter(max_length=64)] = None,
+                        owner_id: Annotated[str | None, QueryParameter(max_length=64)] = None,
+                        cursor: Annotated[str | None, QueryParameter(max_length=500)] = None) -> Response:
+    pb = request.app.state.playbook
+    stage = stage if stage and pb.stage(stage) else None
+    owner_id = _uuid_or_none(owner_id)
+    page = await opportunities.list_opportunities(request.user, stage, owner_id, cursor)
+    return render(request, "pipeline.html", page=page, stage=stage, owner_id=owner_id or "", stages=pb.stages,
+                  counts=await _stage_counts(request.user, owner_id), owners=await _owner_choices(request.user),
+                  names=_names(pb, _locale(request)), now=utcnow(), tab="customers")
+
+
+@get("/opportunities/{opp_id:str}", include_in_schema=False)
+async def opportunity_page(request: Request[Viewer, str, object], opp_id: FromPath[str]) -> Response:
+    pb, locale = request.app.state.playbook, _locale(request)
+    opp = await opportunities.get_opportunity(request.user, opp_id, pb, request.app.state.settings.tz, locale)
+    files = await attachments.list_for_opportunity(request.user, opp_id)
+    who = await opportunities.resolve_relations(pb, opp.owner_id)
+    i18n.set_locale(locale)
+    people = _relation_labels(who, await _user_names(who.values()))
+    materials = {m.key: {"types": list(m.types), "max_bytes": int(m.max_mb * 1024 * 1024),
+                         "accept": ",".join(ACCEPT[t] for t in m.types),
+                         "camera": bool(IMAGE_TYPES & set(m.types))}
+                 for _s, n in pb.nodes for m in n.materials}
+    return render(request, "opportunity.html", opp=opp, files=files, people=people, materials=materials,
+                  next_step=_next_step(pb, opp.stage, opp.substate), stages=pb.stages,
+                  field_types={f.key: f.type for f in pb.fields}, names=_names(pb, locale), tab="customers")
 
 
 @get("/workbench", include_in_schema=False)
@@ -150,4 +313,5 @@ async def manifest() -> Response:
 
 
 PAGE_HANDLERS = [home, login_page, offline_page, switch_language, customers_page, new_customer_page,
-                 customer_page, workbench_page, scan_page, entry_page, me_page, service_worker, manifest]
+                 customer_page, pipeline_page, opportunity_page, workbench_page, scan_page, entry_page, me_page,
+                 service_worker, manifest]

@@ -46,6 +46,18 @@ class Server:
         headers = {"Authorization": f"Bearer {self.tokens[who]}", **kwargs.pop("headers", {})}
         return httpx.request(method, self.base_url + path, headers=headers, timeout=10, **kwargs)
 
+    def add_user(self, username: str, *, roles: str, display_name: str, team: str | None = "Team A",
+                 token: bool = True) -> None:
+        """Another user through the CLI (as an admin would), with an API token unless told not to."""
+        team_args = ["--team", team] if team else []
+        _cli(self.env, self.log.parent, "user", "add", username, "--password-stdin", "--roles", roles,
+             "--display-name", display_name, *team_args, stdin=PASSWORD + "\n")
+        if token:
+            resp = httpx.post(self.base_url + "/api/v1/auth/tokens",
+                              json={"username": username, "password": PASSWORD, "name": "browser tests"}, timeout=10)
+            assert resp.status_code == 201, resp.text
+            self.tokens[username] = resp.json()["token"]
+
     def log_tail(self, lines: int = 40) -> str:
         try:
             return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])

@@ -37,6 +37,17 @@ def cached_page_paths(page) -> list[str]:
     }""")
 
 
-def screenshot(page, name: str) -> None:
+def screenshot(page, name: str, *, full_page: bool = False) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=False)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=full_page)
+
+
+def move_with_override(server, opp_id: str, *stages: str, who: str = "admin") -> dict:
+    """Move an opportunity through the given stages as an admin overriding the gates (test setup)."""
+    body = {}
+    for to in stages:
+        resp = server.api("POST", f"/api/v1/opportunities/{opp_id}/transition", who=who,
+                          json={"to": to, "override": True, "reason": "浏览器测试：跳过前面的步骤"})
+        assert resp.status_code == 200, resp.text
+        body = resp.json()
+    return body

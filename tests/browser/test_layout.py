@@ -122,3 +122,55 @@ def test_login_page_fits_without_a_session(page, js_errors):
     page.goto("/offline")
     assert page.evaluate(LAYOUT_PROBLEMS_JS, MIN_TARGET_PX) == []
     assert js_errors == []
+
+
+@pytest.fixture
+def pipeline_full_of_data(server, customer) -> dict:
+    """Opportunities with long titles in every open stage, one in "signed" (with substates) with a
+    file uploaded, a presales colleague and an admin (who moves them past the gates)."""
+    from tests.browser.helpers import move_with_override
+
+    server.add_user("sun", roles="presales", display_name="孙晓峰", token=False)
+    server.add_user("admin", roles="admin", display_name="系统管理员", team=None)
+    path = ["needs_analysis", "solution_confirmed", "price_comparison", "contract_approval", "signed",
+            "pending_delivery_scheduling", "pending_kickoff_meeting", "delivery_kickoff"]
+    made = {}
+    for i in range(14):
+        resp = server.api("POST", "/api/v1/opportunities", json={
+            "customer_id": customer["id"], "amount": 1234567.5 + i * 1000,
+            "title": f"上海浦东新区国际进出口贸易集团二期智能仓储立体货架及AGV项目{i:02d}"})
+        assert resp.status_code == 201, resp.text
+        stages = path[:i % (len(path) + 1)]
+        made[i] = move_with_override(server, resp.json()["id"], *stages) if stages else resp.json()
+    signed = made[5]
+    assert signed["stage"] == "signed" and signed["substate"] == "pending_legal_archive"
+    pdf = b"%PDF-1.7\n1 0 obj\n<< /Type /Catalog >>\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n"
+    resp = server.api("POST", f"/api/v1/opportunities/{signed['id']}/attachments",
+                      data={"material": "contract_scan"},
+                      files={"file": ("华东精密机械有限公司-2026年度框架采购合同-盖章扫描件-最终版.pdf", pdf, "application/pdf")})
+    assert resp.status_code in (200, 201), resp.text
+    return {"signed": signed, "solution": made[2], "customer": customer}
+
+
+def test_opportunity_pages_fit_a_phone(page, pipeline_full_of_data, js_errors):
+    data = pipeline_full_of_data
+    log_in(page)
+    pages = {
+        "pipeline": "/opportunities",
+        "pipeline-stage": "/opportunities?stage=signed",
+        "opportunity-signed": f"/opportunities/{data['signed']['id']}",
+        "opportunity-solution": f"/opportunities/{data['solution']['id']}",
+        "customer-with-opportunities": f"/customers/{data['customer']['id']}",
+    }
+    found = {}
+    for label, path in pages.items():
+        page.goto(path)
+        if label.startswith("opportunity"):
+            page.locator("details.stage-nodes").first.locator("summary").click()  # open one other stage
+            page.locator(".lost-box summary").click()
+        screenshot(page, f"15-{label}", full_page=True)
+        problems = page.evaluate(LAYOUT_PROBLEMS_JS, MIN_TARGET_PX)
+        if problems:
+            found[path] = problems
+    assert found == {}
+    assert js_errors == []
