@@ -171,3 +171,16 @@ def plan_move(pb: Playbook, stage: str, substate: str | None, to: str, reason: s
         raise TransitionError(f"{to!r} is not the next stage after {current.key!r}.")
     kind = "won" if target_stage.terminal == "won" else "forward"
     return Move(target_stage.key, target_stage.substates[0] if target_stage.substates else None, kind)
+
+
+def next_step(pb: Playbook, stage_key: str, substate: str | None) -> str | None:
+    """Where "advance" goes: the next substate, else the next open stage (or won after the last)."""
+    stage = pb.stage(stage_key)
+    if stage is None or stage.terminal is not None:
+        return None
+    if stage.substates and substate in stage.substates:
+        at = stage.substates.index(substate)
+        if at < len(stage.substates) - 1:
+            return stage.substates[at + 1]
+    here = pb.stages.index(stage)
+    return next((s.key for s in pb.stages[here + 1:] if s.terminal != "lost"), None)

@@ -29,6 +29,9 @@ class Text(Strict, kw_only=True):
     zh: Annotated[str, Meta(min_length=1, max_length=200)]
     en: Annotated[str, Meta(min_length=1, max_length=200)]
 
+    def pick(self, locale: str) -> str:
+        return self.zh if locale == "zh_CN" else self.en
+
 
 class Material(Strict, kw_only=True):
     key: Key

@@ -31,7 +31,7 @@ _COLUMNS = (*Opportunity.all_columns(), Opportunity.customer.name, Opportunity.o
 
 
 def _name(text, locale: str) -> str:
-    return text.zh if locale == "zh_CN" else text.en
+    return text.pick(locale)
 
 
 def _fields(value) -> dict:

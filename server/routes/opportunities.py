@@ -7,19 +7,16 @@ from typing import Annotated
 from litestar import Request, get, patch, post
 from litestar.params import FromPath, JSONBody, QueryParameter
 
-from server import i18n
 from server.domain.access import Viewer
 from server.queries import opportunities
-from server.routes.pages import LANG_COOKIE
+from server.routes.pages import request_locale
 from server.schemas import OpportunityCreate, OpportunityOut, OpportunityPage, OpportunityUpdate, TransitionIn
 
 Req = Request[Viewer, str, object]
 
 
 def context(request: Req):
-    settings = request.app.state.settings
-    locale = i18n.pick_locale(request.user.locale, request.cookies.get(LANG_COOKIE), settings.default_locale)
-    return request.app.state.playbook, settings.tz, locale
+    return request.app.state.playbook, request.app.state.settings.tz, request_locale(request)
 
 
 @post("/api/v1/opportunities", tags=["opportunities"])

@@ -20,6 +20,7 @@ from piccolo.query.functions.aggregate import Count
 
 from server import i18n
 from server.domain.access import Viewer, scope_for
+from server.domain.gates import next_step
 from server.domain.playbook import Playbook
 from server.errors import ApiError
 from server.queries import activities, attachments, customers, opportunities
@@ -58,7 +59,8 @@ def _fmt_dt(value, tz) -> str:
     return value.astimezone(tz).strftime("%Y-%m-%d %H:%M") if value else ""
 
 
-def _locale(request: Request) -> str:
+def request_locale(request: Request) -> str:
+    """The page's language: the language cookie, else the user's choice, else the default."""
     viewer = request.scope.get("user")
     return i18n.pick_locale(getattr(viewer, "locale", None), request.cookies.get(LANG_COOKIE),
                             request.app.state.settings.default_locale)
@@ -66,7 +68,7 @@ def _locale(request: Request) -> str:
 
 def render(request: Request, template: str, *, status: int = 200, **context) -> Response:
     settings = request.app.state.settings
-    locale = _locale(request)
+    locale = request_locale(request)
     viewer = request.scope.get("user")
     i18n.set_locale(locale)
     html = _env.get_template(template).render(
@@ -122,7 +124,7 @@ async def customer_page(request: Request[Viewer, str, object], customer_id: From
     log = await activities.list_activities(request.user, customer_id, limit=50)
     deals = await _customer_opportunities(request.user, customer.id)
     return render(request, "customer.html", customer=customer, activities=log.items, opportunities=deals,
-                  names=_names(request.app.state.playbook, _locale(request)), tab="customers")
+                  names=_names(request.app.state.playbook, request_locale(request)), tab="customers")
 
 
 # --- Opportunities: the pipeline list and one opportunity with its responsibility map -----------------
@@ -137,7 +139,7 @@ IMAGE_TYPES = {"jpeg", "png", "webp", "heic"}
 def _names(pb: Playbook, locale: str) -> dict[str, dict[str, str]]:
     """Playbook keys → names in the page's language, for stages, substates, nodes, materials, fields."""
     def pick(text) -> str:
-        return text.zh if locale == "zh_CN" else text.en
+        return text.pick(locale)
     return {
         "stage": {s.key: pick(s.name) for s in pb.stages},
         "substate": {k: pick(t) for s in pb.stages for k, t in s.substate_names.items()},
@@ -145,19 +147,6 @@ def _names(pb: Playbook, locale: str) -> dict[str, dict[str, str]]:
         "material": {m.key: pick(m.name) for _s, n in pb.nodes for m in n.materials},
         "field": {f.key: pick(f.name) for f in pb.fields},
     }
-
-
-def _next_step(pb: Playbook, stage_key: str, substate: str | None) -> str | None:
-    """Where "advance" goes: the next substate, else the next open stage (or won after the last)."""
-    stage = pb.stage(stage_key)
-    if stage is None or stage.terminal is not None:
-        return None
-    if stage.substates and substate in stage.substates:
-        at = stage.substates.index(substate)
-        if at < len(stage.substates) - 1:
-            return stage.substates[at + 1]
-    here = pb.stages.index(stage)
-    return next((s.key for s in pb.stages[here + 1:] if s.terminal != "lost"), None)
 
 
 def _relation_labels(who: dict[str, str | None], names: dict[str, str]) -> dict[str, str]:
@@ -239,12 +228,12 @@ async def pipeline_page(request: Request[Viewer, str, object],
     page = await opportunities.list_opportunities(request.user, stage, owner_id, cursor)
     return render(request, "pipeline.html", page=page, stage=stage, owner_id=owner_id or "", stages=pb.stages,
                   counts=await _stage_counts(request.user, owner_id), owners=await _owner_choices(request.user),
-                  names=_names(pb, _locale(request)), now=utcnow(), tab="customers")
+                  names=_names(pb, request_locale(request)), now=utcnow(), tab="customers")
 
 
 @get("/opportunities/{opp_id:str}", include_in_schema=False)
 async def opportunity_page(request: Request[Viewer, str, object], opp_id: FromPath[str]) -> Response:
-    pb, locale = request.app.state.playbook, _locale(request)
+    pb, locale = request.app.state.playbook, request_locale(request)
     opp = await opportunities.get_opportunity(request.user, opp_id, pb, request.app.state.settings.tz, locale)
     files = await attachments.list_for_opportunity(request.user, opp_id)
     who = await opportunities.resolve_relations(pb, opp.owner_id)
@@ -255,7 +244,7 @@ async def opportunity_page(request: Request[Viewer, str, object], opp_id: FromPa
                          "camera": bool(IMAGE_TYPES & set(m.types))}
                  for _s, n in pb.nodes for m in n.materials}
     return render(request, "opportunity.html", opp=opp, files=files, people=people, materials=materials,
-                  next_step=_next_step(pb, opp.stage, opp.substate), stages=pb.stages,
+                  next_step=next_step(pb, opp.stage, opp.substate), stages=pb.stages,
                   field_types={f.key: f.type for f in pb.fields}, names=_names(pb, locale), tab="customers")
 
 

@@ -4,18 +4,17 @@ from __future__ import annotations
 
 from litestar import Request, get
 
-from server import i18n
 from server.domain.playbook import Playbook, Text
-from server.routes.pages import LANG_COOKIE
+from server.routes.pages import request_locale
 
 
-def _name(text: Text, locale: str) -> str:
-    return text.zh if locale == "zh_CN" else text.en
+def _pick(text: Text, locale: str) -> str:
+    return text.pick(locale)
 
 
 def playbook_json(pb: Playbook, locale: str) -> dict:
     def named(obj) -> dict:
-        return {"key": obj.key, "name": _name(obj.name, locale), "names": {"zh": obj.name.zh, "en": obj.name.en}}
+        return {"key": obj.key, "name": _pick(obj.name, locale), "names": {"zh": obj.name.zh, "en": obj.name.en}}
 
     stages = []
     for stage in pb.stages:
@@ -23,7 +22,7 @@ def playbook_json(pb: Playbook, locale: str) -> dict:
             **named(stage),
             "terminal": stage.terminal,
             "silence_days": stage.silence_days or pb.silence_days,
-            "substates": [{"key": k, "name": _name(stage.substate_names[k], locale) if k in stage.substate_names else k}
+            "substates": [{"key": k, "name": _pick(stage.substate_names[k], locale) if k in stage.substate_names else k}
                           for k in stage.substates],
             "nodes": [{
                 **named(node), "gate": node.gate, "executor": node.executor,
@@ -37,7 +36,7 @@ def playbook_json(pb: Playbook, locale: str) -> dict:
             } for node in stage.nodes],
         })
     return {
-        "version": pb.version, **{"name": _name(pb.name, locale)},
+        "version": pb.version, **{"name": _pick(pb.name, locale)},
         "stages": stages,
         "fields": [{**named(f), "type": f.type} for f in pb.fields],
         "products": [named(p) for p in pb.products],
@@ -56,11 +55,7 @@ def playbook_json(pb: Playbook, locale: str) -> dict:
 
 @get("/api/v1/playbook", tags=["playbook"])
 async def get_playbook(request: Request) -> dict:
-    settings = request.app.state.settings
-    viewer = request.scope.get("user")
-    locale = i18n.pick_locale(getattr(viewer, "locale", None), request.cookies.get(LANG_COOKIE),
-                              settings.default_locale)
-    return playbook_json(request.app.state.playbook, locale)
+    return playbook_json(request.app.state.playbook, request_locale(request))
 
 
 PLAYBOOK_HANDLERS = [get_playbook]

@@ -84,3 +84,13 @@ def test_node_status_map_done_pending_overdue_ahead():
     assert node_status(PB, earlier, earlier.nodes[0], f, before_due, SH) == "done"
     later = PB.stage("signed")
     assert node_status(PB, later, later.nodes[0], f, before_due, SH) == "ahead"
+
+
+def test_next_step_of_advance():
+    from server.domain.gates import next_step
+
+    assert next_step(PB, "initial_contact", None) == "needs_analysis"
+    assert next_step(PB, "signed", "pending_legal_archive") == "pending_delivery_scheduling"
+    assert next_step(PB, "signed", "pending_kickoff_meeting") == "delivery_kickoff"
+    assert next_step(PB, "delivery_kickoff", None) == "won"
+    assert next_step(PB, "lost", None) is None
