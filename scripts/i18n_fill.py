@@ -12,6 +12,19 @@ from babel.messages.pofile import read_po, write_po
 ROOT = Path(__file__).resolve().parent.parent / "pwa" / "translations"
 
 ZH = {
+    # alerts (server/queries/inbox.py, webhooks.py)
+    "Overdue: %(node)s": "逾期：%(node)s",
+    "%(deal)s — was due %(due)s.": "%(deal)s — 应于 %(due)s 完成。",
+    "Escalated: %(node)s": "升级提醒：%(node)s",
+    "%(deal)s — still not done; it was due %(due)s.": "%(deal)s — 仍未完成，应于 %(due)s 完成。",
+    "Advance blocked: %(deal)s": "推进被拦截：%(deal)s",
+    "%(who)s tried to advance it; %(count)s required item(s) are missing: %(items)s.":
+        "%(who)s 尝试推进，缺少 %(count)s 项必需材料：%(items)s。",
+    "Salesgate test notification": "Salesgate 测试通知",
+    "Notifications reach this device.": "通知可以送达这台设备。",
+    "Open": "打开",
+    "Salesgate: %(count)s alerts": "Salesgate：%(count)s 条提醒",
+    "… and %(count)s more in the Salesgate inbox.": "……另有 %(count)s 条，请在 Salesgate 消息中查看。",
     "%(done)s of %(total)s done": "已完成 %(done)s/%(total)s",
     "%(field)s (CNY)": "%(field)s（元）",
     "%(n)s d in stage": "本阶段 %(n)s 天",
@@ -154,6 +167,76 @@ ZH = {
     "never": "从未",
     "no longer in storage": "文件已不在存储中",
 }
+
+# The trade-show scanner (/scan) and the offline outbox (/outbox, the badge in the top bar).
+ZH.update({
+    "A product is no longer in the catalogue. Untick it and save again.": "有产品已不在产品目录中，请取消勾选后重新保存。",
+    "Already scanned: {name}": "已扫描过：{name}",
+    "Badge without a name": "无姓名的胸卡",
+    "Camera": "相机",
+    "Camera access was denied, so badges cannot be scanned. Allow the camera for this site in the browser settings, or enter the visitor's details by hand below.":
+        "相机权限被拒绝，无法扫描胸卡。请在浏览器设置中允许本网站使用相机，或在下方手动录入访客信息。",
+    "Cold": "低",
+    "Contact log": "联系记录",
+    "Delete": "删除",
+    "Delete this entry? It will not be sent.": "删除这条记录？删除后将不会发送。",
+    "Discard": "放弃",
+    "Edit": "修改",
+    "Enter by hand": "手动录入",
+    "Entry without a name": "无名称的记录",
+    "Event": "展会",
+    "Fix this entry and save it again.": "请修改后重新保存。",
+    "Hot": "高",
+    "Interest": "意向程度",
+    "Leads you save appear here. The camera keeps scanning for the next visitor.": "保存的线索显示在这里。保存后相机会继续扫描下一位访客。",
+    "Needs fixing": "需修改",
+    "No camera was found on this device. Enter the visitor's details by hand below.": "此设备上没有找到相机。请在下方手动录入访客信息。",
+    "No connection: the badge text is saved as it is and read by the server when it is sent.":
+        "当前无网络：胸卡内容按原文保存，发送时由服务器识别。",
+    "Not saved: {name}. See the list of entries that need fixing.": "未保存：{name}。请查看需修改的记录。",
+    "Nothing is waiting: everything saved on this phone has been sent.": "没有待发送的记录：本机保存的内容都已发送。",
+    "Point the camera at the badge's QR code": "将相机对准胸卡上的二维码",
+    "Products of interest": "意向产品",
+    "Reading the badge…": "正在识别胸卡…",
+    "Save lead": "保存线索",
+    "Save or discard this lead to scan the next one": "保存或放弃当前线索后，继续扫描下一位",
+    "Saved on this phone. It will be sent when you are back online.": "已保存在本机，恢复网络后自动发送。",
+    "Saved on this phone: {name}. It will be sent when you are back online.": "已保存在本机：{name}，恢复网络后自动发送。",
+    "Saved, merged with an existing customer": "已保存，并入现有客户",
+    "Saved: {name}": "已保存：{name}",
+    "Scanned lead": "扫码线索",
+    "Send now": "立即发送",
+    "Sending…": "发送中…",
+    "Sent: {n}": "已发送 {n} 条",
+    "Some entries have waited on this phone for more than 24 hours. Open the app where there is a connection so they can be sent, and check them below.":
+        "有记录在本机等待已超过 24 小时。请在有网络的地方打开应用以便发送，并检查下方列表。",
+    "Starting the camera…": "正在启动相机…",
+    "Still no connection. The entries stay on this phone and are sent automatically.": "仍然没有网络。记录保留在本机，恢复网络后自动发送。",
+    "The QR reader could not start on this phone. Enter the details by hand below.": "二维码识别无法在此手机上启动。请在下方手动录入。",
+    "The camera could not be started. Enter the details by hand below.": "无法启动相机。请在下方手动录入。",
+    "The camera is being used by another app. Close it and try again, or enter the details by hand below.":
+        "相机正被其他应用占用。请关闭该应用后重试，或在下方手动录入。",
+    "The camera only works over a secure (https) connection. Enter the details by hand below.":
+        "相机只能在安全连接（https）下使用。请在下方手动录入。",
+    "The server did not accept these entries. Correct them, or delete them.": "服务器未接受这些记录。请修改或删除。",
+    "This QR code is not a badge we can read (vCard, MECARD or labelled text).": "这个二维码不是可识别的胸卡（vCard、MECARD 或带标签的文本）。",
+    "This QR code is not a badge we can read (vCard, MECARD or labelled text). Enter the details by hand.":
+        "这个二维码不是可识别的胸卡（vCard、MECARD 或带标签的文本）。请手动录入。",
+    "This entry was changed after it was first sent. Save it again.": "这条记录在首次发送后被修改过，请重新保存。",
+    "This session": "本次扫描",
+    "Torch": "手电筒",
+    "Trade show name, kept on this phone": "展会名称（本机会记住）",
+    "Try the camera again": "重新打开相机",
+    "Visitor's details": "访客信息",
+    "Waiting to be sent": "等待发送",
+    "Waiting to be sent: {n}": "待发送：{n} 条",
+    "Waiting to send": "待发送",
+    "Warm": "中",
+    "Your session has ended. Log in again to send these entries.": "登录已过期，请重新登录以发送这些记录。",
+    "need fixing: {n}": "需修改：{n} 条",
+    "saved on this phone {time}": "{time} 保存在本机",
+    "some have waited more than 24 hours": "部分已等待超过 24 小时",
+})
 
 
 def update(locale: str, fill: dict[str, str]) -> list[str]:

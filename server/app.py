@@ -17,6 +17,7 @@ from litestar.static_files import create_static_files_router
 
 from server import db, i18n, jobs
 from server.adapters.storage import Storage
+from server.adapters.webpush import load_vapid
 from server.errors import EXCEPTION_HANDLERS
 from server.idempotency import IdempotencyMiddleware
 from server.playbook_loader import load_playbook, playbook_path
@@ -55,8 +56,10 @@ def create_app(settings: Settings, *, storage: Storage | None = None, migrate: b
             if store is not None:
                 with contextlib.suppress(Exception):
                     await store.ensure_bucket()  # storage down at start: /healthz says so, uploads 503
+            app.state.vapid = load_vapid(settings.vapid_private_key, settings.var_dir)
             stop = asyncio.Event()
-            task = asyncio.create_task(jobs.loop(stop, jobs.Deps(storage=store))) if run_jobs else None
+            deps = jobs.Deps(storage=store, settings=settings, playbook=playbook, vapid=app.state.vapid)
+            task = asyncio.create_task(jobs.loop(stop, deps)) if run_jobs else None
             try:
                 yield
             finally:

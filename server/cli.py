@@ -87,7 +87,7 @@ def cmd_jobs_run_once(args) -> int:
         now = now.astimezone(timezone.utc)
     from server.app import build_storage
 
-    deps = jobs.Deps(storage=build_storage(settings))
+    deps = jobs.Deps.build(settings, storage=build_storage(settings))
     results = asyncio.run(_with_db(settings, lambda: jobs.run_once(now, deps)))
     for name, summary in results:
         print(f"{name}: {summary}")
@@ -103,7 +103,7 @@ def cmd_jobs_worker(args) -> int:
     try:
         from server.app import build_storage
 
-        asyncio.run(_with_db(settings, lambda: jobs.loop(stop, jobs.Deps(storage=build_storage(settings)))))
+        asyncio.run(_with_db(settings, lambda: jobs.loop(stop, jobs.Deps.build(settings, storage=build_storage(settings)))))
     except KeyboardInterrupt:
         pass
     return 0

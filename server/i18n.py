@@ -65,3 +65,9 @@ def pick_locale(user_locale: str | None, cookie: str | None, default: str) -> st
         if candidate in LOCALES:
             return candidate
     return "zh_CN"
+
+
+def translate(locale: str, message: str) -> str:
+    """A message in a given locale, whatever the current request's locale (pushes, chat messages)."""
+    init()
+    return _catalogs.get(locale, _catalogs["zh_CN"]).gettext(message)

@@ -22,6 +22,8 @@ DEFAULT_PUSH_HOSTS = (
     "web.push.apple.com",
     "*.push.apple.com",
 )
+# Group robots of DingTalk and WeCom (企业微信).
+DEFAULT_WEBHOOK_HOSTS = ("oapi.dingtalk.com", "qyapi.weixin.qq.com")
 
 
 class SettingsError(ValueError):
@@ -40,6 +42,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     vapid_private_key: str | None = None
     vapid_subject: str = "mailto:admin@salesgate.invalid"
     timezone: str = "Asia/Shanghai"
+    quiet_hours: str = "22:00-08:00"
+    webhook_hosts: tuple[str, ...] = DEFAULT_WEBHOOK_HOSTS
+    jobs_interval_seconds: int = 60
+    public_url: str | None = None
     playbook: str | None = None
     host: str = "127.0.0.1"
     port: int = 8000
@@ -63,6 +69,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @property
+    def quiet(self):
+        """Quiet hours as (start, end) local times, or None when switched off."""
+        from server.domain.alerts import parse_quiet_hours
+
+        return parse_quiet_hours(self.quiet_hours)
 
 
 def sqlite_path_of(url: str) -> str:
@@ -151,16 +164,39 @@ def _s3(env: Mapping[str, str]) -> dict:
     return out
 
 
-def _push_hosts(env: Mapping[str, str]) -> tuple[str, ...]:
-    raw = env.get("SALESGATE_PUSH_HOSTS")
+def _hosts(env: Mapping[str, str], name: str, default: tuple[str, ...]) -> tuple[str, ...]:
+    raw = env.get(name)
     if raw is None or not raw.strip():
-        return DEFAULT_PUSH_HOSTS
+        return default
     hosts = tuple(h.strip().lower() for h in raw.split(",") if h.strip())
     for host in hosts:
         bare = host.removeprefix("*.")
         if not bare or "/" in bare or " " in bare:
-            raise SettingsError(f"SALESGATE_PUSH_HOSTS: {host!r} is not a host name")
+            raise SettingsError(f"{name}: {host!r} is not a host name")
     return hosts
+
+
+def _public_url(env: Mapping[str, str]) -> str | None:
+    """Where people reach the app (links in chat messages), e.g. https://sales.example.com."""
+    raw = (env.get("SALESGATE_PUBLIC_URL") or "").strip().rstrip("/")
+    if not raw:
+        return None
+    parsed = urlparse(raw)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise SettingsError(f"SALESGATE_PUBLIC_URL: expected an http(s):// address, got {raw!r}")
+    return raw
+
+
+def _quiet_hours(env: Mapping[str, str]) -> str:
+    from server.domain.alerts import parse_quiet_hours
+
+    raw = env.get("SALESGATE_QUIET_HOURS")
+    raw = "22:00-08:00" if raw is None else raw
+    try:
+        parse_quiet_hours(raw)
+    except ValueError as exc:
+        raise SettingsError(f"SALESGATE_QUIET_HOURS: {exc}") from None
+    return raw.strip()
 
 
 def _bucket(env: Mapping[str, str]) -> str:
@@ -210,7 +246,11 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         **_s3(env),
         s3_bucket=_bucket(env),
         s3_region=env.get("SALESGATE_S3_REGION") or "us-east-1",
-        push_hosts=_push_hosts(env),
+        push_hosts=_hosts(env, "SALESGATE_PUSH_HOSTS", DEFAULT_PUSH_HOSTS),
+        webhook_hosts=_hosts(env, "SALESGATE_WEBHOOK_HOSTS", DEFAULT_WEBHOOK_HOSTS),
+        quiet_hours=_quiet_hours(env),
+        jobs_interval_seconds=_int(env, "SALESGATE_JOBS_INTERVAL_SECONDS", 60, 1, 3600),
+        public_url=_public_url(env),
         vapid_private_key=env.get("SALESGATE_VAPID_PRIVATE_KEY") or None,
         vapid_subject=env.get("SALESGATE_VAPID_SUBJECT") or "mailto:admin@salesgate.invalid",
         timezone=_timezone(env),

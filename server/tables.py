@@ -11,6 +11,7 @@ import uuid
 
 from piccolo.columns import (
     JSON,
+    Serial,
     UUID,
     Boolean,
     ForeignKey,
@@ -98,6 +99,11 @@ class Opportunity(Table):
     version = Integer(default=1)
     created_at = Timestamptz(default=TimestamptzNow())
     updated_at = Timestamptz(default=TimestamptzNow())
+    # Every change to what the deadlines depend on (stage, fields, materials, contacts,
+    # notes) bumps facts_rev; the deadline job re-plans the node clocks of each
+    # opportunity whose clock_rev lags behind, then records the rev it planned from.
+    facts_rev = Integer(default=1)
+    clock_rev = Integer(default=0)
 
 
 class OpportunityCollaborator(Table):
@@ -209,6 +215,138 @@ class LoginAttempt(Table):
     ip = Varchar(length=64, null=True, default=None)
 
 
+# --- Alerts: node clocks, alerts, inbox, push, chat webhooks, job leases -------------
+
+
+class NodeInstance(Table):
+    """One deadline period of one node of one opportunity: open until done or left.
+
+    ``anchor_at`` is when its clock started (stage entry, or the last customer
+    contact / owner note the node counts from); a new anchor is a new instance,
+    so a rep who writes a note and then goes quiet again is reminded again.
+    """
+
+    id = Serial(primary_key=True)
+    opportunity = ForeignKey(Opportunity, on_delete=OnDelete.cascade, index=True)
+    node_key = Varchar(length=64)
+    stage = Varchar(length=64)
+    anchor_at = Timestamptz()
+    due_at = Timestamptz(null=True, default=None)
+    status = Varchar(length=16, default="open", index=True)  # open / done / left
+    urgent = Boolean(default=False)
+    created_at = Timestamptz(default=TimestamptzNow())
+    closed_at = Timestamptz(null=True, default=None)
+
+
+class NodeAlarm(Table):
+    """When a level of an instance fires and whom it tells; rewritten whenever the opportunity changes."""
+
+    id = Serial(primary_key=True)
+    instance = ForeignKey(NodeInstance, on_delete=OnDelete.cascade, index=True)
+    level = Integer(default=0)
+    fire_at = Timestamptz()
+    recipient = UUID()
+    relation = Varchar(length=80)
+    alert_key = Varchar(length=120)
+    fired_tick = Varchar(length=40, null=True, default=None, index=True)
+
+
+class Alert(Table):
+    """Something a person must act on. ``key`` is unique: a rerun or a second worker adds nothing."""
+
+    id = Serial(primary_key=True)
+    key = Varchar(length=160, unique=True)
+    kind = Varchar(length=32)  # overdue / escalation / gate_blocked / test / ...
+    opportunity = ForeignKey(Opportunity, null=True, on_delete=OnDelete.cascade, index=True)
+    instance = ForeignKey(NodeInstance, null=True, on_delete=OnDelete.cascade, index=True)
+    node_key = Varchar(length=64, null=True, default=None)
+    level = Integer(default=0)
+    urgent = Boolean(default=False)
+    params = JSON(default="{}")
+    tick = Varchar(length=40, null=True, default=None, index=True)
+    created_at = Timestamptz(default=TimestamptzNow(), index=True)
+    closed_at = Timestamptz(null=True, default=None)
+
+
+class InboxItem(Table):
+    id = Serial(primary_key=True)
+    alert = ForeignKey(Alert, on_delete=OnDelete.cascade, index=True)
+    user = ForeignKey(User, on_delete=OnDelete.cascade, index=True)
+    tick = Varchar(length=40, null=True, default=None, index=True)
+    created_at = Timestamptz(default=TimestamptzNow())
+    read_at = Timestamptz(null=True, default=None)
+
+
+class PushSubscription(Table):
+    id = UUID(primary_key=True)
+    user = ForeignKey(User, on_delete=OnDelete.cascade, index=True)
+    endpoint = Varchar(length=1000, unique=True)
+    p256dh = Varchar(length=200)
+    auth = Varchar(length=100)
+    locale = Varchar(length=10, default="zh_CN")
+    device = Varchar(length=200, null=True, default=None)
+    created_at = Timestamptz(default=TimestamptzNow())
+    last_sent_at = Timestamptz(null=True, default=None)
+
+
+class PushOutbox(Table):
+    """One push of one inbox item to one device; written in the alert's transaction."""
+
+    id = Serial(primary_key=True)
+    inbox_item = ForeignKey(InboxItem, on_delete=OnDelete.cascade, index=True)
+    subscription = ForeignKey(PushSubscription, on_delete=OnDelete.cascade, index=True)
+    status = Varchar(length=16, default="pending")  # pending / sent / gone / failed / cancelled
+    not_before = Timestamptz()
+    attempts = Integer(default=0)
+    claim = Varchar(length=40, null=True, default=None)
+    claimed_until = Timestamptz(null=True, default=None)
+    sent_at = Timestamptz(null=True, default=None)
+    last_error = Varchar(length=300, null=True, default=None)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class TeamWebhook(Table):
+    """A team's DingTalk or WeCom group robot."""
+
+    id = UUID(primary_key=True)
+    team = ForeignKey(Team, on_delete=OnDelete.cascade, index=True)
+    kind = Varchar(length=16)  # dingtalk / wecom
+    url = Varchar(length=1000)
+    secret = Varchar(length=200, null=True, default=None)
+    enabled = Boolean(default=True)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class WebhookOutbox(Table):
+    id = Serial(primary_key=True)
+    webhook = ForeignKey(TeamWebhook, on_delete=OnDelete.cascade, index=True)
+    alert = ForeignKey(Alert, on_delete=OnDelete.cascade)
+    status = Varchar(length=16, default="pending")  # pending / sent / failed
+    not_before = Timestamptz()
+    message = Integer(null=True, default=None)  # the WebhookMessage that carried it
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class WebhookMessage(Table):
+    """One message sent to a robot (a single alert or a digest): the 20-a-minute budget counts these."""
+
+    id = Serial(primary_key=True)
+    webhook = ForeignKey(TeamWebhook, on_delete=OnDelete.cascade, index=True)
+    sent_at = Timestamptz(index=True)
+    items = Integer(default=1)
+    ok = Boolean(default=True)
+    status_line = Varchar(length=300, null=True, default=None)
+
+
+class JobLease(Table):
+    """On SQLite one scheduler at a time holds the lease."""
+
+    id = Serial(primary_key=True)
+    name = Varchar(length=64, unique=True)
+    holder = Varchar(length=80)
+    expires_at = Timestamptz()
+
+
 ALL_TABLES: list[type[Table]] = [
     Team,
     User,
@@ -224,4 +362,14 @@ ALL_TABLES: list[type[Table]] = [
     ApiToken,
     Session,
     LoginAttempt,
+    NodeInstance,
+    NodeAlarm,
+    Alert,
+    InboxItem,
+    PushSubscription,
+    PushOutbox,
+    TeamWebhook,
+    WebhookOutbox,
+    WebhookMessage,
+    JobLease,
 ]

@@ -140,6 +140,9 @@ class Playbook(Strict, kw_only=True):
     def nodes(self) -> list[tuple[Stage, Node]]:
         return [(s, n) for s in self.stages for n in s.nodes]
 
+    def node(self, key: str) -> Node | None:
+        return next((n for s in self.stages for n in s.nodes if n.key == key), None)
+
 
 class PlaybookProblem(msgspec.Struct, frozen=True):
     line: int | None

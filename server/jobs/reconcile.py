@@ -10,7 +10,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from server.adapters.storage import Storage
-from server.tables import Attachment
+from server.db import write_transaction
+from server.tables import Attachment, Opportunity
 
 PREFIX = "opportunities/"
 
@@ -30,8 +31,14 @@ async def run(now: datetime, storage: Storage | None) -> str:
             back.append(row["id"])
     for ids, status in ((gone, "missing"), (back, "present")):
         for start in range(0, len(ids), 500):
-            await Attachment.update({Attachment.status: status, Attachment.checked_at: now}).where(
-                Attachment.id.is_in(ids[start:start + 500])).run()
+            batch = ids[start:start + 500]
+            async with write_transaction():
+                await Attachment.update({Attachment.status: status, Attachment.checked_at: now}).where(
+                    Attachment.id.is_in(batch)).run()
+                # the gates and deadline clocks of these opportunities must be judged again
+                await Opportunity.update({Opportunity.facts_rev: Opportunity.facts_rev + 1}).where(
+                    Opportunity.id.is_in(Attachment.select(Attachment.opportunity).where(
+                        Attachment.id.is_in(batch)))).run()
     from server.queries.attachments import forget_stale_pending
 
     stale = await forget_stale_pending(now, storage)

@@ -56,7 +56,8 @@ async def _touch(customer_id, opp_id, occurred, facing: bool) -> None:
     now = utcnow()
     if not facing:
         if opp_id is not None:
-            await Opportunity.update({Opportunity.last_note_at: occurred, Opportunity.updated_at: now}).where(
+            await Opportunity.update({Opportunity.last_note_at: occurred, Opportunity.updated_at: now,
+                                      Opportunity.facts_rev: Opportunity.facts_rev + 1}).where(
                 Opportunity.id == opp_id).run()
         return
     current = await Customer.select(Customer.last_contact_at).where(Customer.id == customer_id).first().run()
@@ -66,7 +67,8 @@ async def _touch(customer_id, opp_id, occurred, facing: bool) -> None:
     opp_where = (Opportunity.id == opp_id) if opp_id is not None else (
         (Opportunity.customer == customer_id) & (Opportunity.status == "open"))
     for opp in await Opportunity.select(Opportunity.id, Opportunity.last_contact_at).where(opp_where).run():
-        await Opportunity.update({Opportunity.last_contact_at: later(opp["last_contact_at"], occurred)}).where(
+        await Opportunity.update({Opportunity.last_contact_at: later(opp["last_contact_at"], occurred),
+                                  Opportunity.facts_rev: Opportunity.facts_rev + 1}).where(
             Opportunity.id == opp["id"]).run()
 
 

@@ -14,6 +14,7 @@ from server.errors import ApiError, not_found
 from server.queries import audit, scope
 from server.queries.common import parse_id, sid, utcnow
 from server.schemas import AttachmentOut
+from server.queries.opp_facts import bump_facts
 from server.tables import Attachment, Opportunity
 
 
@@ -77,6 +78,7 @@ async def upload(viewer: Viewer, opp_id: str, material_key: str, filename: str |
     try:
         async with write_transaction():
             await Attachment.insert(row).run()
+            await bump_facts(opp["id"])
             await audit.record("attachment.upload", actor_id=viewer.id, target_type="attachment",
                                target_id=attachment_id, detail={"material": material_key, "size": len(data)})
     except BaseException:
@@ -165,6 +167,7 @@ async def confirm(viewer: Viewer, attachment_id: str, pb: Playbook, storage: Sto
         Attachment.content_type: CONTENT_TYPES[kind], Attachment.sha256: hashlib.sha256(data).hexdigest(),
         Attachment.filename: safe_filename(row["filename"], kind), Attachment.checked_at: utcnow(),
     }).where(Attachment.id == row["id"]).run()
+    await bump_facts(row["opportunity"])
     await audit.record("attachment.upload", actor_id=viewer.id, target_type="attachment", target_id=row["id"],
                        detail={"material": row["material"], "size": len(data), "direct": True})
     saved = await Attachment.select().where(Attachment.id == row["id"]).first().run()

@@ -8,13 +8,15 @@ from zoneinfo import ZoneInfo
 from piccolo.columns.combination import And, Or
 
 from server.db import write_transaction
-from server.domain.access import Viewer, roles_from_db, scope_for
+from server.domain.access import Viewer, scope_for
 from server.domain.gates import Missing, OppFacts, TransitionError, missing_for_exit, node_status, node_due, plan_move
+from server.domain.alerts import quiet_until
 from server.domain.playbook import Playbook
 from server.errors import ApiError, not_found
-from server.queries import audit, scope
+from server.queries import alerting, audit, scope
 from server.queries.common import decode_cursor, encode_cursor, parse_id, sid, utcnow
 from server.queries.customers import _owner_for, assert_visible
+from server.queries.opp_facts import bump_facts, facts_of, fields_of, present_materials, resolve_relations
 from server.schemas import (
     MaterialState,
     NodeState,
@@ -24,7 +26,7 @@ from server.schemas import (
     OpportunityUpdate,
     TransitionIn,
 )
-from server.tables import Attachment, Opportunity, StageTransition, User
+from server.tables import Alert, Opportunity, StageTransition
 
 PAGE_SIZE = 50
 _COLUMNS = (*Opportunity.all_columns(), Opportunity.customer.name, Opportunity.owner.display_name)
@@ -34,18 +36,6 @@ def _name(text, locale: str) -> str:
     return text.pick(locale)
 
 
-def _fields(value) -> dict:
-    if isinstance(value, dict):
-        return value
-    import json
-
-    try:
-        parsed = json.loads(value or "{}")
-    except (TypeError, ValueError):
-        return {}
-    return parsed if isinstance(parsed, dict) else {}
-
-
 async def _row(viewer: Viewer, opp_id: str) -> dict:
     where = await scope.opportunity_where(scope_for(viewer))
     query = Opportunity.select(*_COLUMNS).where(Opportunity.id == parse_id(opp_id, "opportunity"))
@@ -53,44 +43,6 @@ async def _row(viewer: Viewer, opp_id: str) -> dict:
     if not row:
         raise not_found("opportunity")
     return row
-
-
-async def _present_materials(opp_id) -> frozenset[str]:
-    rows = await Attachment.select(Attachment.material).where(
-        (Attachment.opportunity == opp_id) & (Attachment.status == "present")).run()
-    return frozenset(r["material"] for r in rows if r["material"])
-
-
-async def resolve_relations(pb: Playbook, owner_id) -> dict[str, str | None]:
-    """Relation (owner, owner.manager, role:legal, user:alice) → user id, for this owner."""
-    owner = await User.select(User.id, User.team, User.manager).where(User.id == owner_id).first().run()
-    who: dict[str, str | None] = {"owner": sid(owner_id)}
-    manager = sid(owner["manager"]) if owner else None
-    who["owner.manager"] = manager
-    grand = None
-    if manager:
-        row = await User.select(User.manager).where(User.id == manager).first().run()
-        grand = sid(row["manager"]) if row else None
-    who["owner.manager.manager"] = grand
-    wanted = {r for _, n in pb.nodes for r in (n.executor, n.supervisor, *n.collaborators)}
-    team_users = []
-    if owner and owner["team"]:
-        team_users = await User.select(User.id, User.roles).where(
-            (User.team == owner["team"]) & (User.active == True)).order_by(User.username).run()  # noqa: E712
-    for relation in wanted:
-        if relation.startswith("role:"):
-            role = relation[5:]
-            who[relation] = next((str(u["id"]) for u in team_users if role in roles_from_db(u["roles"])), None)
-        elif relation.startswith("user:"):
-            row = await User.select(User.id).where((User.username == relation[5:]) & (User.active == True)).first().run()  # noqa: E712
-            who[relation] = sid(row["id"]) if row else None
-    return who
-
-
-def _facts(row: dict, present: frozenset[str]) -> OppFacts:
-    return OppFacts(stage=row["stage"], substate=row["substate"], fields=_fields(row["fields"]),
-                    present_materials=present, stage_entered_at=row["stage_entered_at"],
-                    last_contact_at=row["last_contact_at"], last_note_at=row["last_note_at"])
 
 
 def _out(row: dict, pb: Playbook | None = None, facts: OppFacts | None = None, who: dict | None = None,
@@ -114,7 +66,7 @@ def _out(row: dict, pb: Playbook | None = None, facts: OppFacts | None = None, w
         id=str(row["id"]), customer_id=str(row["customer"]), customer_name=row.get("customer.name"),
         title=row["title"], amount=float(row["amount"]) if row["amount"] is not None else None,
         owner_id=str(row["owner"]), owner_name=row.get("owner.display_name"), team_id=sid(row["team"]),
-        stage=row["stage"], substate=row["substate"], status=row["status"], fields=_fields(row["fields"]),
+        stage=row["stage"], substate=row["substate"], status=row["status"], fields=fields_of(row["fields"]),
         lost_reason=row["lost_reason"], stage_entered_at=row["stage_entered_at"],
         last_contact_at=row["last_contact_at"], created_at=row["created_at"], updated_at=row["updated_at"],
         version=row["version"], nodes=nodes, blocking=blocking)
@@ -131,7 +83,7 @@ def _missing_json(m: Missing) -> dict:
 
 async def get_opportunity(viewer: Viewer, opp_id: str, pb: Playbook, tz: ZoneInfo, locale: str) -> OpportunityOut:
     row = await _row(viewer, opp_id)
-    facts = _facts(row, await _present_materials(row["id"]))
+    facts = facts_of(row, await present_materials(row["id"]))
     who = await resolve_relations(pb, row["owner"])
     return _out(row, pb, facts, who, utcnow(), tz, locale)
 
@@ -195,7 +147,8 @@ async def update_opportunity(viewer: Viewer, opp_id: str, data: OpportunityUpdat
     if data.amount is not None:
         changes[Opportunity.amount] = data.amount
     if data.fields is not None:
-        changes[Opportunity.fields] = {**_fields(row["fields"]), **data.fields}
+        changes[Opportunity.fields] = {**fields_of(row["fields"]), **data.fields}
+        changes[Opportunity.facts_rev] = Opportunity.facts_rev + 1
     async with write_transaction():
         done = await Opportunity.update(changes).where(
             (Opportunity.id == row["id"]) & (Opportunity.version == row["version"])).returning(Opportunity.id).run()
@@ -206,8 +159,26 @@ async def update_opportunity(viewer: Viewer, opp_id: str, data: OpportunityUpdat
     return await get_opportunity(viewer, opp_id, pb, tz, locale)
 
 
+async def _record_blocked(viewer: Viewer, row: dict, to: str, missing: list[Missing], pb: Playbook, who: dict,
+                          tz: ZoneInfo, quiet) -> None:
+    """Audit the refused move and tell the supervisors of the blocking nodes (once per step and day)."""
+    now = utcnow()
+    supervisors = [who.get(pb.node(m.node).supervisor) for m in missing if pb.node(m.node)]
+    items = [_missing_json(m) for m in missing]
+    async with write_transaction():
+        await audit.record("gate.blocked", actor_id=viewer.id, target_type="opportunity", target_id=row["id"],
+                           detail={"to": to, "missing": items, "supervisor_user_ids": sorted(
+                               {s for s in supervisors if s})})
+        day = now.astimezone(tz).date().isoformat()
+        await alerting.raise_alert(
+            key=f"gate:{row['id']}:{row['stage']}:{row['substate'] or ''}:{day}", kind="gate_blocked",
+            recipients=[s for s in supervisors if s and s != str(viewer.id)], opportunity=row["id"],
+            now=now, quiet_until=quiet_until(now, tz, quiet),
+            params={"by": viewer.display_name, "to": to, "items": items[:20]})
+
+
 async def transition(viewer: Viewer, opp_id: str, data: TransitionIn, pb: Playbook, tz: ZoneInfo,
-                     locale: str) -> OpportunityOut:
+                     locale: str, quiet=None) -> OpportunityOut:
     row = await _row(viewer, opp_id)
     reason = (data.reason or "").strip() or None
     try:
@@ -216,7 +187,7 @@ async def transition(viewer: Viewer, opp_id: str, data: TransitionIn, pb: Playbo
         raise ApiError(422, "invalid_transition", str(exc)) from None
     override = False
     if move.kind in ("forward", "won"):
-        facts = _facts(row, await _present_materials(row["id"]))
+        facts = facts_of(row, await present_materials(row["id"]))
         who = await resolve_relations(pb, row["owner"])
         missing = missing_for_exit(pb, facts, who)
         if missing and data.override:
@@ -226,9 +197,7 @@ async def transition(viewer: Viewer, opp_id: str, data: TransitionIn, pb: Playbo
                 raise ApiError(422, "reason_required", "A gate override needs a reason.")
             override = True
         elif missing:
-            await audit.record("gate.blocked", actor_id=viewer.id, target_type="opportunity", target_id=row["id"],
-                               detail={"to": data.to, "missing": [_missing_json(m) for m in missing],
-                                       "supervisor_user_id": who.get("owner.manager")})
+            await _record_blocked(viewer, row, data.to, missing, pb, who, tz, quiet)
             raise ApiError(409, "gate_blocked",
                            f"{len(missing)} required item(s) are missing before leaving this step.",
                            {"missing": [_missing_json(m) for m in missing]})
@@ -238,7 +207,7 @@ async def transition(viewer: Viewer, opp_id: str, data: TransitionIn, pb: Playbo
         done = await Opportunity.update({
             Opportunity.stage: move.stage, Opportunity.substate: move.substate, Opportunity.status: status,
             Opportunity.stage_entered_at: now, Opportunity.updated_at: now,
-            Opportunity.version: row["version"] + 1,
+            Opportunity.version: row["version"] + 1, Opportunity.facts_rev: Opportunity.facts_rev + 1,
             Opportunity.lost_reason: reason if move.kind == "lost" else row["lost_reason"],
         }).where((Opportunity.id == row["id"]) & (Opportunity.version == row["version"])).returning(
             Opportunity.id).run()
@@ -247,6 +216,8 @@ async def transition(viewer: Viewer, opp_id: str, data: TransitionIn, pb: Playbo
         await StageTransition.insert(StageTransition(
             opportunity=row["id"], user=viewer.id, from_stage=row["stage"], from_substate=row["substate"],
             to_stage=move.stage, to_substate=move.substate, reason=reason, override=override, at=now)).run()
+        if move.kind != "back":  # the step is taken: its blocked-gate alerts are settled
+            await alerting.close_alerts((Alert.opportunity == row["id"]) & (Alert.kind == "gate_blocked"), now)
         if override:
             await audit.record("gate.override", actor_id=viewer.id, target_type="opportunity", target_id=row["id"],
                                detail={"to": data.to, "reason": reason})

@@ -1,3 +1,4 @@
+from server.routes.alerts import ALERT_HANDLERS
 from server.routes.api import API_HANDLERS
 from server.routes.attachments import ATTACHMENT_HANDLERS
 from server.routes.auth import AUTH_HANDLERS
@@ -6,4 +7,5 @@ from server.routes.opportunities import OPPORTUNITY_HANDLERS
 from server.routes.pages import PAGE_HANDLERS
 from server.routes.playbook import PLAYBOOK_HANDLERS
 
-ROUTE_HANDLERS = [*AUTH_HANDLERS, *API_HANDLERS, *HEALTH_HANDLERS, *PAGE_HANDLERS, *PLAYBOOK_HANDLERS, *OPPORTUNITY_HANDLERS, *ATTACHMENT_HANDLERS]
+ROUTE_HANDLERS = [*AUTH_HANDLERS, *API_HANDLERS, *HEALTH_HANDLERS, *PAGE_HANDLERS, *PLAYBOOK_HANDLERS, *OPPORTUNITY_HANDLERS, *ATTACHMENT_HANDLERS,
+                  *ALERT_HANDLERS]

@@ -47,7 +47,8 @@ async def update_opportunity(request: Req, opp_id: FromPath[str], data: JSONBody
 
 @post("/api/v1/opportunities/{opp_id:str}/transition", status_code=200, tags=["opportunities"])
 async def transition_opportunity(request: Req, opp_id: FromPath[str], data: JSONBody[TransitionIn]) -> OpportunityOut:
-    return await opportunities.transition(request.user, opp_id, data, *context(request))
+    return await opportunities.transition(request.user, opp_id, data, *context(request),
+                                          quiet=request.app.state.settings.quiet)
 
 
 OPPORTUNITY_HANDLERS = [create_opportunity, list_opportunities, get_opportunity, update_opportunity,

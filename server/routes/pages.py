@@ -23,7 +23,7 @@ from server.domain.access import Viewer, scope_for
 from server.domain.gates import next_step
 from server.domain.playbook import Playbook
 from server.errors import ApiError
-from server.queries import activities, attachments, customers, opportunities
+from server.queries import activities, attachments, customers, opp_facts, opportunities
 from server.queries import scope as access
 from server.queries.common import utcnow
 from server.tables import Opportunity, User
@@ -236,7 +236,7 @@ async def opportunity_page(request: Request[Viewer, str, object], opp_id: FromPa
     pb, locale = request.app.state.playbook, request_locale(request)
     opp = await opportunities.get_opportunity(request.user, opp_id, pb, request.app.state.settings.tz, locale)
     files = await attachments.list_for_opportunity(request.user, opp_id)
-    who = await opportunities.resolve_relations(pb, opp.owner_id)
+    who = await opp_facts.resolve_relations(pb, opp.owner_id)
     i18n.set_locale(locale)
     people = _relation_labels(who, await _user_names(who.values()))
     materials = {m.key: {"types": list(m.types), "max_bytes": int(m.max_mb * 1024 * 1024),

@@ -1,0 +1,118 @@
+"""Web Push with pywebpush: the VAPID key, and one async sender sharing an aiohttp session.
+
+Traps handled here: pywebpush mutates the claims dict (so every push gets a fresh
+one with its own `aud`), has no timeout unless given one, and defaults to TTL 0
+(a phone that is offline for a moment never sees the message).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import logging
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import aiohttp
+from cryptography.hazmat.primitives import serialization
+from py_vapid import Vapid02
+from pywebpush import WebPushException, webpush_async
+
+log = logging.getLogger("salesgate.push")
+
+TTL_SECONDS = 24 * 3600
+TIMEOUT_SECONDS = 10
+
+
+def load_vapid(configured: str | None, var_dir: str) -> Vapid02:
+    """The configured private key (PEM, or base64url DER/raw), else the one kept in var/, made on first start."""
+    if configured:
+        text = configured.strip()
+        if text.startswith("-----BEGIN"):
+            return Vapid02.from_pem(text.encode())
+        return Vapid02.from_string(private_key=text)
+    path = Path(var_dir) / "vapid_private.pem"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fresh = Vapid02()
+        fresh.generate_keys()
+        try:  # O_EXCL: two processes starting together keep one key
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass
+        else:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(fresh.private_pem())
+    return Vapid02.from_pem(path.read_bytes())
+
+
+def public_key_b64(vapid: Vapid02) -> str:
+    """The applicationServerKey a browser subscribes with: the uncompressed P-256 point, base64url."""
+    raw = vapid.public_key.public_bytes(serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+@dataclass
+class PushResult:
+    status: int  # HTTP status, or 0 when the push service could not be reached
+    retry_after: float | None = None
+    error: str | None = None
+
+
+class PushSender:
+    """Sends encrypted pushes; use as an async context manager (one aiohttp session for many pushes)."""
+
+    def __init__(self, vapid: Vapid02, subject: str, concurrency: int = 32):
+        self.vapid = vapid
+        self.subject = subject
+        self._session: aiohttp.ClientSession | None = None
+        self._gate = asyncio.Semaphore(concurrency)
+
+    async def __aenter__(self) -> "PushSender":
+        self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=TIMEOUT_SECONDS))
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        if self._session is not None:
+            await self._session.close()
+
+    def claims(self, endpoint: str) -> dict:
+        url = urlsplit(endpoint)
+        return {"sub": self.subject, "aud": f"{url.scheme}://{url.netloc}", "exp": int(time.time()) + 12 * 3600}
+
+    async def send(self, endpoint: str, p256dh: str, auth: str, payload: str, *, urgency: str,
+                   topic: str) -> PushResult:
+        info = {"endpoint": endpoint, "keys": {"p256dh": p256dh, "auth": auth}}
+        async with self._gate:
+            try:
+                response = await webpush_async(
+                    info, data=payload, vapid_private_key=self.vapid, vapid_claims=self.claims(endpoint),
+                    ttl=TTL_SECONDS, timeout=TIMEOUT_SECONDS, headers={"Urgency": urgency, "Topic": topic},
+                    aiohttp_session=self._session)
+                return PushResult(status=response.status)
+            except WebPushException as exc:
+                response = exc.response
+                if response is None:
+                    return PushResult(status=0, error=str(exc)[:300])
+                status = getattr(response, "status", None) or getattr(response, "status_code", 0)
+                return PushResult(status=status, retry_after=_retry_after(response.headers.get("Retry-After")),
+                                  error=f"push service answered {status}")
+            except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+                return PushResult(status=0, error=f"push service unreachable: {type(exc).__name__}")
+
+
+def _retry_after(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        from email.utils import parsedate_to_datetime
+
+        try:
+            return max(parsedate_to_datetime(value).timestamp() - time.time(), 0.0)
+        except (TypeError, ValueError):
+            return None
