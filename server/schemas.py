@@ -249,3 +249,43 @@ class PresignOut(Out, kw_only=True):
     url: str
     method: str
     expires_at: datetime
+
+
+# ---- trade-show leads
+BadgePayload = Annotated[str, Meta(max_length=4096, description="the raw text of a badge QR code: vCard 2.1/3.0/4.0, "
+                                                                "MECARD or labelled text; at most 4096 characters")]
+ProductKey = Annotated[str, Meta(min_length=1, max_length=64, description="a product key of the playbook catalogue")]
+LeadFormat = Literal["vcard", "mecard", "text"]
+Temperature = Literal["hot", "warm", "cold"]
+
+
+class LeadParse(In, kw_only=True):
+    payload: BadgePayload
+
+
+class LeadScan(In, kw_only=True):
+    payload: BadgePayload
+    event: Annotated[str, Meta(max_length=200, description="the trade show, e.g. CIIF 2026")] | None = None
+    products: Annotated[list[ProductKey], Meta(max_length=50)] | None = None
+    note: Annotated[str, Meta(max_length=2000)] | None = None
+    temperature: Temperature | None = None
+
+
+class LeadOut(Out, kw_only=True):
+    name: str | None
+    phone: str | None
+    company: str | None
+    title: str | None
+    email: str | None
+    format: LeadFormat
+
+
+class ScanOut(Out, kw_only=True):
+    """``customer_id`` and ``activity_id`` are null (and ``visible`` false) when the person is
+    already a customer of someone whose records the scanner may not see."""
+
+    customer_id: str | None
+    lead: LeadOut
+    merged: bool
+    visible: bool
+    activity_id: str | None
