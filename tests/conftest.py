@@ -99,6 +99,7 @@ def settings(database_url, s3_server, tmp_path) -> Settings:
         "SALESGATE_S3_SECRET_KEY": s3_server.secret_key,
         "SALESGATE_S3_BUCKET": f"t{uuid.uuid4().hex[:12]}",
         "SALESGATE_PUSH_HOSTS": "127.0.0.1",
+        "SALESGATE_WEBHOOK_HOSTS": "127.0.0.1",
         "SALESGATE_VAR_DIR": str(tmp_path / "var"),
         "SALESGATE_MEDIA_DIR": str(tmp_path / "media"),
     })

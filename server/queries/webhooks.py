@@ -18,6 +18,7 @@ from server.db import current_engine, write_transaction
 from server.domain.alerts import endpoint_problem
 from server.domain.playbook import Playbook
 from server.errors import ApiError, not_found
+from server.queries import audit
 from server.queries.alerting import raw_sql, utc
 from server.queries.common import parse_id, utcnow
 from server.queries.inbox import N_, render
@@ -35,7 +36,7 @@ def _out(row: dict) -> WebhookOut:
                       enabled=bool(row["enabled"]))
 
 
-async def set_webhook(team_id: str, data: WebhookIn, hosts: tuple[str, ...]) -> WebhookOut:
+async def set_webhook(actor_id, team_id: str, data: WebhookIn, hosts: tuple[str, ...]) -> WebhookOut:
     team = await Team.select(Team.id).where(Team.id == parse_id(team_id, "team")).first().run()
     if team is None:
         raise not_found("team")
@@ -48,6 +49,8 @@ async def set_webhook(team_id: str, data: WebhookIn, hosts: tuple[str, ...]) -> 
         hook = TeamWebhook(team=team["id"], kind=data.kind, url=data.url.strip(), secret=data.secret or None,
                            enabled=data.enabled, created_at=utcnow())
         await TeamWebhook.insert(hook).run()
+        await audit.record("team.webhook", actor_id=actor_id, target_type="team", target_id=team["id"],
+                           detail={"kind": data.kind, "host": urlsplit(data.url).hostname, "enabled": data.enabled})
     return _out(await TeamWebhook.select().where(TeamWebhook.id == hook.id).first().run())
 
 

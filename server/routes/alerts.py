@@ -94,7 +94,7 @@ def _admin(request: Req) -> None:
 @put("/api/v1/teams/{team_id:str}/webhooks", tags=["alerts"])
 async def put_webhook(request: Req, team_id: FromPath[str], data: JSONBody[WebhookIn]) -> WebhookOut:
     _admin(request)
-    return await webhooks.set_webhook(team_id, data, request.app.state.settings.webhook_hosts)
+    return await webhooks.set_webhook(request.user.id, team_id, data, request.app.state.settings.webhook_hosts)
 
 
 @get("/api/v1/teams/{team_id:str}/webhooks", tags=["alerts"])

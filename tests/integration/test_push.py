@@ -188,3 +188,31 @@ def test_quiet_hours_setting_is_checked():
     assert load_settings({"SALESGATE_QUIET_HOURS": "off"}).quiet is None
     with pytest.raises(ValueError, match="SALESGATE_QUIET_HOURS"):
         load_settings({"SALESGATE_QUIET_HOURS": "late"})
+
+
+async def test_two_run_once_processes_at_the_same_time_push_each_alert_once(client, settings, receiver, tmp_path):
+    """`salesgate jobs run-once --now` twice at once, as two operating-system processes."""
+    import os
+    import sys
+    from pathlib import Path
+
+    org = await make_org(PEOPLE)
+    await _subscribe(client, org, "rep_a1", receiver.device("phone"), receiver)
+    await _subscribe(client, org, "mgr_a", receiver.device("mgr"), receiver)
+    for _ in range(3):
+        await _late_deal(client, org)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SALESGATE_")}
+    env.update(SALESGATE_DATABASE_URL=settings.database_url, SALESGATE_VAR_DIR=settings.var_dir,
+               SALESGATE_MEDIA_DIR=str(tmp_path / "media"), SALESGATE_PUSH_HOSTS="127.0.0.1",
+               PYTHONPATH=str(Path(__file__).resolve().parents[2]))
+    now = (T0 + 73 * H).isoformat()
+    procs = [await asyncio.create_subprocess_exec(sys.executable, "-m", "server.cli", "jobs", "run-once", "--now", now,
+                                                  env=env, stdout=asyncio.subprocess.PIPE,
+                                                  stderr=asyncio.subprocess.PIPE) for _ in range(2)]
+    outputs = [await p.communicate() for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outputs
+    printed = b"".join(o[0] for o in outputs).decode()
+    assert "deadlines: re-planned" in printed and "pushes:" in printed
+    assert receiver.errors == []
+    assert len(receiver.for_device("phone")) == 3 and len(receiver.for_device("mgr")) == 3
+    assert len({d.payload["tag"] for d in receiver.deliveries}) == 3
