@@ -13,6 +13,8 @@ ROOT = Path(__file__).resolve().parent.parent / "pwa" / "translations"
 
 ZH = {
     # alerts (server/queries/inbox.py, webhooks.py)
+    "Skipped": "已跳过",
+    "Overdue %(n)s": "逾期 %(n)s",
     "Overdue: %(node)s": "逾期：%(node)s",
     "%(deal)s — was due %(due)s.": "%(deal)s — 应于 %(due)s 完成。",
     "Escalated: %(node)s": "升级提醒：%(node)s",
@@ -203,6 +205,8 @@ ZH.update({
     "Saved on this phone. It will be sent when you are back online.": "已保存在本机，恢复网络后自动发送。",
     "Saved on this phone: {name}. It will be sent when you are back online.": "已保存在本机：{name}，恢复网络后自动发送。",
     "Saved, merged with an existing customer": "已保存，并入现有客户",
+    "Saved on this phone by another account. It is sent when that account logs in here again.":
+        "由本机上的另一个账号保存，该账号在此重新登录后发送。",
     "Saved: {name}": "已保存：{name}",
     "Scanned lead": "扫码线索",
     "Send now": "立即发送",
@@ -238,6 +242,53 @@ ZH.update({
     "some have waited more than 24 hours": "部分已等待超过 24 小时",
 })
 
+
+# The inbox (/inbox, the bell in the top bar) and notifications on the Me page.
+ZH.update({
+    "Inbox": "消息",
+    "Inbox, {n} unread": "消息，{n} 条未读",
+    "{n} unread": "{n} 条未读",
+    "No unread messages": "没有未读消息",
+    "Unread": "未读",
+    "Resolved": "已处理",
+    "Mark all as read": "全部标为已读",
+    "Load more": "加载更多",
+    "No messages yet": "暂无消息",
+    "Alerts about late steps, blocked advances and escalations appear here, whether or not a notification reached this phone.":
+        "步骤逾期、推进被拦截和升级提醒都会显示在这里，无论手机是否收到了通知。",
+    "Notifications on this device": "本机通知",
+    "Checking…": "正在检查…",
+    "On: this device receives notifications.": "已开启：这台设备会收到通知。",
+    "Off: this device does not receive notifications.": "未开启：这台设备不会收到通知。",
+    "Blocked by the browser. To allow them, open this site's settings in the browser (the icon next to the address) and allow notifications, then come back here.":
+        "已被浏览器阻止。如需开启，请在浏览器的网站设置中（地址栏旁的图标）允许通知，然后回到这里。",
+    "Not supported: this browser cannot receive notifications. The inbox still shows every alert.":
+        "不支持：此浏览器无法接收通知。所有提醒仍会显示在消息中。",
+    "On iPhone and iPad, notifications arrive only when Salesgate is on the Home Screen: tap Share (the square with an arrow), then “Add to Home Screen”, and open Salesgate from there.":
+        "在 iPhone 和 iPad 上，只有把 Salesgate 添加到主屏幕后才能收到通知：点按“分享”（带箭头的方框）→“添加到主屏幕”，然后从主屏幕打开 Salesgate。",
+    "Salesgate notifies you when a step is late, an advance is blocked or an alert is escalated, even when the app is closed. Your browser will now ask whether to allow this.":
+        "当步骤逾期、推进被拦截或提醒升级时，即使应用已关闭，Salesgate 也会通知你。接下来浏览器会询问是否允许。",
+    "Continue": "继续",
+    "Not now": "暂不",
+    "Turn on notifications": "开启通知",
+    "Turn off": "关闭通知",
+    "Send a test notification": "发送测试通知",
+    "Notifications were not turned on: the browser's question was closed without an answer. Tap the button to try again.":
+        "通知未开启：浏览器的询问被关闭了，没有作出选择。请点按按钮重试。",
+    "Could not turn on notifications: the browser's push service did not answer. Check the connection and try again.":
+        "无法开启通知：浏览器的推送服务没有响应。请检查网络后重试。",
+    "This browser's push service is not allowed by the server's settings. Ask your administrator.":
+        "服务器设置不允许此浏览器的推送服务，请联系管理员。",
+    "Notifications are on for this device.": "已为这台设备开启通知。",
+    "Notifications are off for this device.": "已为这台设备关闭通知。",
+    "Test notification sent to {n} device(s). It should arrive within a minute.": "测试通知已发送到 {n} 台设备，一分钟内应能收到。",
+    "No device has notifications turned on yet. The test message is in your inbox.": "还没有设备开启通知。测试消息已放入消息列表。",
+    "Your devices": "我的设备",
+    "No device receives notifications yet.": "还没有设备接收通知。",
+    "Unknown device": "未知设备",
+    "added {date}": "{date} 添加",
+    "last notification {date}": "最近通知 {date}",
+})
 
 def update(locale: str, fill: dict[str, str]) -> list[str]:
     with (ROOT / "messages.pot").open("rb") as fh:

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 from typing import AsyncIterator
+from urllib.parse import urlsplit
 
 from litestar import Litestar
 from litestar.config.compression import CompressionConfig
@@ -23,7 +24,7 @@ from server.idempotency import IdempotencyMiddleware
 from server.playbook_loader import load_playbook, playbook_path
 from server.routes import ROUTE_HANDLERS
 from server.routes.pages import STATIC_DIR
-from server.security import AuthMiddleware, add_security_headers
+from server.security import AuthMiddleware, security_headers
 from server.settings import Settings
 
 JSON_BODY_LIMIT = 1024 * 1024
@@ -34,7 +35,16 @@ def build_storage(settings: Settings) -> Storage | None:
         return None
     return Storage(endpoint=settings.s3_endpoint, access_key=settings.s3_access_key or "",
                    secret_key=settings.s3_secret_key or "", bucket=settings.s3_bucket,
-                   secure=settings.s3_secure, region=settings.s3_region)
+                   secure=settings.s3_secure, region=settings.s3_region, public_url=settings.s3_public_url)
+
+
+def _storage_origins(settings: Settings, storage: Storage | None) -> tuple[str, ...]:
+    """Where browsers PUT and GET files with presigned URLs: allowed in the pages' connect-src."""
+    store = storage or build_storage(settings)
+    if store is None:
+        return ()
+    url = urlsplit(store.public_url)
+    return (f"{url.scheme}://{url.netloc}",)
 
 
 def create_app(settings: Settings, *, storage: Storage | None = None, migrate: bool = False,
@@ -76,7 +86,7 @@ def create_app(settings: Settings, *, storage: Storage | None = None, migrate: b
         state=State({"settings": settings, "playbook": playbook}),
         middleware=[DefineMiddleware(AuthMiddleware, exclude=["^/schema", "^/static/"]),
                     IdempotencyMiddleware()],
-        before_send=[add_security_headers],
+        before_send=[security_headers(connect=_storage_origins(settings, storage))],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         request_max_body_size=JSON_BODY_LIMIT,
         compression_config=CompressionConfig(backend="gzip", minimum_size=1024, gzip_compress_level=5),

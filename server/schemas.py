@@ -218,6 +218,7 @@ class OpportunityOut(Out, kw_only=True):
     version: int
     nodes: list[NodeState] = []
     blocking: list[dict] = []
+    overdue_nodes: int = 0
 
 
 class OpportunityPage(Out, kw_only=True):

@@ -79,38 +79,47 @@ class AuthMiddleware(AbstractAuthenticationMiddleware):
         return AuthenticationResult(user=viewer, auth=kind)
 
 
-CSP = "; ".join([
-    "default-src 'self'",
-    "script-src 'self' 'wasm-unsafe-eval'",
-    "style-src 'self'",
-    "img-src 'self' data: blob:",
-    "media-src 'self' blob:",
-    "connect-src 'self'",
-    "worker-src 'self' blob:",
-    "manifest-src 'self'",
-    "font-src 'self'",
-    "object-src 'none'",
-    "base-uri 'none'",
-    "form-action 'self'",
-    "frame-ancestors 'none'",
-])
-
-_HEADERS = [
-    (b"content-security-policy", CSP.encode()),
-    (b"x-content-type-options", b"nosniff"),
-    (b"referrer-policy", b"same-origin"),
-    (b"x-frame-options", b"DENY"),
-    (b"permissions-policy", b"camera=(self), microphone=(), geolocation=()"),
-    (b"cross-origin-opener-policy", b"same-origin"),
-]
+def content_security_policy(connect: tuple[str, ...] = ()) -> str:
+    """No inline script or style; `connect` adds origins the pages may fetch from (object storage
+    for direct uploads with presigned URLs)."""
+    return "; ".join([
+        "default-src 'self'",
+        "script-src 'self' 'wasm-unsafe-eval'",
+        "style-src 'self'",
+        "img-src 'self' data: blob:",
+        "media-src 'self' blob:",
+        " ".join(("connect-src 'self'", *connect)),
+        "worker-src 'self' blob:",
+        "manifest-src 'self'",
+        "font-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ])
 
 
-async def add_security_headers(message: Message, scope: Scope) -> None:
-    """App-level before_send hook: every answer, 404s included, carries the headers."""
-    if message["type"] != "http.response.start":
-        return
-    present = {k.lower() for k, _ in message.get("headers", [])}
-    extra = [(k, v) for k, v in _HEADERS if k not in present]
-    if scope.get("scheme") == "https":
-        extra.append((b"strict-transport-security", b"max-age=31536000"))
-    message["headers"] = list(message.get("headers", [])) + extra
+CSP = content_security_policy()
+
+
+def security_headers(connect: tuple[str, ...] = ()):
+    """The app-level before_send hook: every answer, 404s included, carries the headers."""
+    headers = [
+        (b"content-security-policy", content_security_policy(connect).encode()),
+        (b"x-content-type-options", b"nosniff"),
+        (b"referrer-policy", b"same-origin"),
+        (b"x-frame-options", b"DENY"),
+        (b"permissions-policy", b"camera=(self), microphone=(), geolocation=()"),
+        (b"cross-origin-opener-policy", b"same-origin"),
+    ]
+
+    async def add_security_headers(message: Message, scope: Scope) -> None:
+        if message["type"] != "http.response.start":
+            return
+        present = {k.lower() for k, _ in message.get("headers", [])}
+        extra = [(k, v) for k, v in headers if k not in present]
+        if scope.get("scheme") == "https":
+            extra.append((b"strict-transport-security", b"max-age=31536000"))
+        message["headers"] = list(message.get("headers", [])) + extra
+
+    return add_security_headers

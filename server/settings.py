@@ -33,6 +33,7 @@ class SettingsError(ValueError):
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
     database_url: str
     s3_endpoint: str | None = None
+    s3_public_url: str | None = None
     s3_access_key: str | None = None
     s3_secret_key: str | None = None
     s3_bucket: str = "salesgate"
@@ -155,7 +156,13 @@ def _s3(env: Mapping[str, str]) -> dict:
     for name in ("SALESGATE_S3_ACCESS_KEY", "SALESGATE_S3_SECRET_KEY"):
         if not env.get(name):
             raise SettingsError(f"{name}: required when SALESGATE_S3_ENDPOINT is set")
+    public = (env.get("SALESGATE_S3_PUBLIC_URL") or "").strip().rstrip("/") or None
+    if public is not None:
+        shown = urlparse(public)
+        if shown.scheme not in ("http", "https") or not shown.hostname or shown.path not in ("", "/"):
+            raise SettingsError(f"SALESGATE_S3_PUBLIC_URL: expected http(s)://HOST[:PORT], got {public!r}")
     out.update(
+        s3_public_url=public,
         s3_endpoint=parsed.netloc,
         s3_secure=parsed.scheme == "https",
         s3_access_key=env["SALESGATE_S3_ACCESS_KEY"],

@@ -33,9 +33,37 @@
     strip.scrollLeft = Math.max(0, current.offsetLeft - (strip.clientWidth - current.offsetWidth) / 2);
   }
 
+  // Straight to storage: presign → PUT → confirm, so the app never carries the bytes. When this
+  // device cannot reach the storage address (or storage refuses the PUT), the same file goes
+  // through the app as multipart instead. Type and size are judged by the server either way.
+  async function upload(file, material, onProgress) {
+    var pre;
+    try {
+      pre = await sg.api("POST", base + "/attachments/presign", { material: material, filename: file.name || "file",
+                                                                   size: file.size });
+    } catch (e) {
+      if (e.status === 413 || e.status === 422 || e.status === 404) throw e;
+      return uploadThroughApp(file, material, onProgress);
+    }
+    var put = await putFile(pre.url, file, onProgress);
+    if (!put) return uploadThroughApp(file, material, onProgress);
+    return sg.api("POST", "/api/v1/attachments/" + pre.attachment_id + "/confirm");
+  }
+
+  function putFile(url, file, onProgress) {
+    return new Promise(function (resolve) {
+      var xhr = new XMLHttpRequest();
+      xhr.open("PUT", url);
+      xhr.upload.onprogress = function (ev) { if (ev.lengthComputable) onProgress(ev.loaded / ev.total); };
+      xhr.onload = function () { resolve(xhr.status >= 200 && xhr.status < 300); };
+      xhr.onerror = function () { resolve(false); };
+      xhr.send(file);
+    });
+  }
+
   // XMLHttpRequest, not fetch: fetch cannot report upload progress, and a photo on a phone
   // network takes a while. A new Idempotency-Key per chosen file.
-  function upload(file, material, onProgress) {
+  function uploadThroughApp(file, material, onProgress) {
     return new Promise(function (resolve, reject) {
       var xhr = new XMLHttpRequest();
       xhr.open("POST", base + "/attachments");

@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 from datetime import timedelta
 from typing import Iterator
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import anyio.to_thread
 import msgspec
@@ -33,8 +33,13 @@ class ObjectInfo(msgspec.Struct, frozen=True):
 
 class Storage:
     def __init__(self, *, endpoint: str, access_key: str, secret_key: str, bucket: str,
-                 secure: bool = False, region: str = "us-east-1", timeout: float = 10.0):
+                 secure: bool = False, region: str = "us-east-1", timeout: float = 10.0,
+                 public_url: str | None = None):
         self.bucket = bucket
+        scheme = "https" if secure else "http"
+        # Browsers (phones) PUT and GET through presigned URLs: sign them for the address they can
+        # reach. Presigning is local arithmetic (the region is given), so this client never connects.
+        self.public_url = (public_url or f"{scheme}://{endpoint}").rstrip("/")
         http = urllib3.PoolManager(
             timeout=urllib3.Timeout(connect=min(timeout, 3.0), read=timeout),
             # One quick retry for a refused connection; a slow server is not asked twice.
@@ -43,6 +48,10 @@ class Storage:
         )
         self.client = Minio(endpoint=endpoint, access_key=access_key, secret_key=secret_key,
                             secure=secure, region=region, http_client=http)
+        shown = urlsplit(self.public_url)
+        self.signer = self.client if public_url is None else Minio(
+            endpoint=shown.netloc, access_key=access_key, secret_key=secret_key, secure=shown.scheme == "https",
+            region=region, http_client=http)
 
     async def _call(self, fn, *args, **kwargs):
         def run():
@@ -119,11 +128,11 @@ class Storage:
         }
         if content_type:
             headers["response-content-type"] = content_type
-        return await self._call(self.client.presigned_get_object, bucket_name=self.bucket,
+        return await self._call(self.signer.presigned_get_object, bucket_name=self.bucket,
                                 object_name=key, expires=expires, response_headers=headers)
 
     async def presigned_put(self, key: str, *, expires: timedelta = MAX_PRESIGN) -> str:
-        return await self._call(self.client.presigned_put_object, bucket_name=self.bucket,
+        return await self._call(self.signer.presigned_put_object, bucket_name=self.bucket,
                                 object_name=key, expires=min(expires, MAX_PRESIGN))
 
     async def health(self) -> bool:

@@ -78,20 +78,29 @@ def _position(pb: Playbook, stage: str, substate: str | None) -> tuple[int, int]
     return index, (subs.index(substate) if substate in subs else -1)
 
 
+def _behind(node: Node, facts: OppFacts) -> str:
+    """A node of a step already left: done, or skipped when its materials or fields are still missing
+    (an admin overrode the gate, or the node did not gate). Activities, notes and transitions of
+    past steps count as done: their evidence belongs to the step that was left."""
+    if node.completion in ("materials", "fields") and not node_complete(node, facts):
+        return "skipped"
+    return "done"
+
+
 def node_status(pb: Playbook, stage: Stage, node: Node, facts: OppFacts, now: datetime, tz: ZoneInfo) -> str:
-    """done / pending / overdue for nodes in play; done for nodes behind; ahead for the rest."""
+    """done / pending / overdue for nodes in play; done or skipped for nodes behind; ahead for the rest."""
     cur_stage, cur_sub = _position(pb, facts.stage, facts.substate)
     node_stage = next(i for i, s in enumerate(pb.stages) if s.key == stage.key)
     if pb.stages[cur_stage].terminal == "lost":
         return "done" if node_complete(node, facts) else "cancelled"
     if node_stage < cur_stage or pb.stages[cur_stage].terminal == "won":
-        return "done"
+        return _behind(node, facts)
     if node_stage > cur_stage:
         return "ahead"
     if node.substate is not None and cur_sub >= 0:
         node_sub = stage.substates.index(node.substate)
         if node_sub < cur_sub:
-            return "done"
+            return _behind(node, facts)
         if node_sub > cur_sub:
             return "ahead"
     if node_complete(node, facts):

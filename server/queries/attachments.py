@@ -101,8 +101,9 @@ async def download_url(viewer: Viewer, attachment_id: str, storage: Storage | No
 
 async def list_for_opportunity(viewer: Viewer, opp_id: str) -> list[AttachmentOut]:
     opp = await visible_opportunity(viewer, opp_id)
-    rows = await Attachment.select().where(Attachment.opportunity == opp["id"]).order_by(
-        Attachment.created_at, ascending=False).run()
+    # A pending row is a direct upload not confirmed yet (or abandoned): not a file anyone can open.
+    rows = await Attachment.select().where((Attachment.opportunity == opp["id"]) & (Attachment.status != "pending")
+                                           ).order_by(Attachment.created_at, ascending=False).run()
     return [_out(r) for r in rows]
 
 

@@ -6,6 +6,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from piccolo.columns.combination import And, Or
+from piccolo.query.functions.aggregate import Count
 
 from server.db import write_transaction
 from server.domain.access import Viewer, scope_for
@@ -26,7 +27,7 @@ from server.schemas import (
     OpportunityUpdate,
     TransitionIn,
 )
-from server.tables import Alert, Opportunity, StageTransition
+from server.tables import Alert, NodeInstance, Opportunity, StageTransition
 
 PAGE_SIZE = 50
 _COLUMNS = (*Opportunity.all_columns(), Opportunity.customer.name, Opportunity.owner.display_name)
@@ -69,7 +70,8 @@ def _out(row: dict, pb: Playbook | None = None, facts: OppFacts | None = None, w
         stage=row["stage"], substate=row["substate"], status=row["status"], fields=fields_of(row["fields"]),
         lost_reason=row["lost_reason"], stage_entered_at=row["stage_entered_at"],
         last_contact_at=row["last_contact_at"], created_at=row["created_at"], updated_at=row["updated_at"],
-        version=row["version"], nodes=nodes, blocking=blocking)
+        version=row["version"], nodes=nodes, blocking=blocking,
+        overdue_nodes=sum(1 for n in nodes if n.status == "overdue"))
 
 
 def _missing_json(m: Missing) -> dict:
@@ -130,7 +132,21 @@ async def list_opportunities(viewer: Viewer, stage: str | None, owner_id: str | 
     if len(rows) > limit:
         last = rows[limit - 1]
         nxt = encode_cursor(last["updated_at"], str(last["id"]))
-    return OpportunityPage(items=[_out(r) for r in rows[:limit]], next=nxt)
+    items = [_out(r) for r in rows[:limit]]
+    late = await _overdue_counts([r["id"] for r in rows[:limit]])
+    for item in items:
+        item.overdue_nodes = late.get(item.id, 0)
+    return OpportunityPage(items=items, next=nxt)
+
+
+async def _overdue_counts(opp_ids: list) -> dict[str, int]:
+    """Open node clocks past their due time, per opportunity (as planned by the deadline job)."""
+    if not opp_ids:
+        return {}
+    rows = await NodeInstance.select(NodeInstance.opportunity, Count(NodeInstance.id, alias="late")).where(
+        NodeInstance.opportunity.is_in(opp_ids) & (NodeInstance.status == "open")
+        & (NodeInstance.due_at < utcnow())).group_by(NodeInstance.opportunity).run()
+    return {str(r["opportunity"]): r["late"] for r in rows}
 
 
 async def update_opportunity(viewer: Viewer, opp_id: str, data: OpportunityUpdate, pb: Playbook, tz: ZoneInfo,

@@ -46,9 +46,9 @@ def choose_file(page, row, path: Path) -> None:
 
 def test_rep_uploads_the_missing_letter_and_advances_to_price_comparison(page, server, at_solution, tmp_path,
                                                                         js_errors):
-    uploads: list[dict] = []
-    page.on("request", lambda r: uploads.append(r.headers) if r.method == "POST"
-            and r.url.endswith("/attachments") else None)
+    uploads: list[tuple[str, str, dict]] = []
+    page.on("request", lambda r: uploads.append((r.method, r.url, r.headers))
+            if "/attachments" in r.url or r.method == "PUT" else None)
     log_in(page)
     page.get_by_role("link", name="商机", exact=True).click()  # Customers | Pipeline switch
     expect(page).to_have_url(re.compile(r"/opportunities$"))
@@ -87,7 +87,11 @@ def test_rep_uploads_the_missing_letter_and_advances_to_price_comparison(page, s
     expect(letter.locator(".material-state")).to_have_text("已上传")
     expect(letter.locator(".file-link")).to_contain_text("技术参数确认函.pdf")
     expect(letter.locator(".file-link")).to_have_attribute("href", re.compile(r"^/api/v1/attachments/[0-9a-f-]+/download$"))
-    assert len(uploads) == 1 and uploads[0].get("x-csrf-token") and uploads[0].get("idempotency-key"), uploads
+    # Straight to storage: presign at the app, PUT to the object store, confirm at the app.
+    steps = [(m, u.split("?")[0].rsplit("/", 1)[-1] if m != "PUT" else "storage") for m, u, _ in uploads]
+    assert steps[:3] == [("POST", "presign"), ("PUT", "storage"), ("POST", "confirm")], steps
+    assert not uploads[1][1].startswith(server.base_url)  # the bytes did not pass through the app
+    assert uploads[0][2].get("x-csrf-token") and uploads[0][2].get("idempotency-key"), uploads
     files = server.api("GET", f"/api/v1/opportunities/{at_solution['id']}/attachments").json()
     assert [(f["material"], f["status"], f["content_type"]) for f in files] == [(LETTER, "present", "application/pdf")]
 
@@ -200,4 +204,23 @@ def test_manager_filters_the_pipeline_by_stage_and_owner(page, server, at_soluti
     page.get_by_label("负责人").select_option(label="全部负责人")
     page.get_by_role("button", name="筛选").click()
     expect(rows).to_have_count(2)
+    assert js_errors == []
+
+
+def test_upload_goes_through_the_app_when_storage_is_out_of_reach(page, server, at_solution, tmp_path, js_errors):
+    """A phone that cannot reach the storage address still uploads: the page falls back to multipart."""
+    posts: list[str] = []
+    page.on("request", lambda r: posts.append(r.url) if r.method == "POST" and r.url.endswith("/attachments") else None)
+    page.route(re.compile(r"^http://127\.0\.0\.1:\d+/(?!api/|static/).*X-Amz-Signature.*"),
+               lambda route: route.abort("addressunreachable"))
+    log_in(page)
+    page.goto(f"/opportunities/{at_solution['id']}")
+    letter = page.locator(f"#m-{LETTER}")
+    pdf = tmp_path / "确认函.pdf"
+    pdf.write_bytes(PDF)
+    choose_file(page, letter, pdf)
+    expect(letter).to_have_class(re.compile(r"\bpresent\b"))
+    assert len(posts) == 1, posts
+    files = server.api("GET", f"/api/v1/opportunities/{at_solution['id']}/attachments").json()
+    assert [(f["material"], f["status"]) for f in files] == [(LETTER, "present")]
     assert js_errors == []

@@ -65,6 +65,8 @@ async def test_contract_approval_late_48h_goes_to_the_supervisor_then_escalates_
     assert items[0]["url"] == f"/opportunities/{opp['id']}" and items[0]["read"] is False
     assert "宁波精工" in items[0]["body"] and "产线改造" in items[0]["body"]
     assert (await _inbox(client, org, "rep_a1"))["items"] == []  # this node tells the supervisor only
+    listed = (await client.get("/api/v1/opportunities", headers=org.auth("mgr_a"))).json()["items"]
+    assert [(o["id"], o["overdue_nodes"]) for o in listed] == [(opp["id"], 2)]  # as of today both contract-approval clocks are past due
     assert (await _inbox(client, org, "director"))["items"] == []
 
     for _ in range(2):  # a rerun at the same time, and a later one before the next level: nothing new

@@ -94,3 +94,21 @@ def test_next_step_of_advance():
     assert next_step(PB, "signed", "pending_kickoff_meeting") == "delivery_kickoff"
     assert next_step(PB, "delivery_kickoff", None) == "won"
     assert next_step(PB, "lost", None) is None
+
+
+def test_nodes_of_a_step_left_with_missing_material_show_as_skipped_not_done():
+    """After an admin override, the letter never uploaded must not look delivered."""
+    now = ENTERED + timedelta(days=1)
+    sol = PB.stage("solution_confirmed")
+    letter = next(n for n in sol.nodes if n.key == "tech_confirmation")
+    demo = next(n for n in sol.nodes if n.key == "solution_presentation")  # an activity node
+    later = facts("price_comparison")
+    assert node_status(PB, sol, letter, later, now, SH) == "skipped"
+    assert node_status(PB, sol, demo, later, now, SH) == "done"
+    uploaded = facts("price_comparison", materials={"tech_confirmation_letter"})
+    assert node_status(PB, sol, letter, uploaded, now, SH) == "done"
+    signed = PB.stage("signed")
+    archive = next(n for n in signed.nodes if n.key == "legal_archive")  # a fields node of an earlier substate
+    assert node_status(PB, signed, archive, facts("signed", "pending_kickoff_meeting"), now, SH) == "skipped"
+    assert node_status(PB, signed, archive, facts("signed", "pending_kickoff_meeting",
+                                                  fields={"archive_no": "GD-7"}), now, SH) == "done"
