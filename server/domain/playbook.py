@@ -196,6 +196,51 @@ def _line_for(path: str, lines: dict[str, int]) -> int | None:
     return None
 
 
+def _problem(exc: msgspec.ValidationError, prefix: str, lines: dict[str, int]) -> PlaybookProblem:
+    """A msgspec error as a problem at a path of the whole file (`prefix` replaces the leading `$`)."""
+    message = str(exc)
+    match = re.search(r" - at `(\$[^`]*)`$", message)
+    path = prefix + (match.group(1)[1:] if match else "")
+    text_msg = message[: match.start()] if match else message
+    unknown = re.search(r"unknown field `([^`]+)`", text_msg)
+    if unknown and f"{path}.{unknown.group(1)}" in lines:
+        path = f"{path}.{unknown.group(1)}"
+    if text_msg.startswith("Invalid enum value"):
+        field = re.sub(r"\[\d+\]$", "", path).rsplit(".", 1)[-1]
+        if field in _CHOICES:
+            text_msg += f"; use one of: {', '.join(_CHOICES[field])}"
+    return PlaybookProblem(_line_for(path, lines), path, text_msg)
+
+
+def _type_problems(data: dict, lines: dict[str, int]) -> list[PlaybookProblem]:
+    """Type errors of every node and every stage, then of the rest: msgspec stops at the first
+    error of what it decodes, so each node and stage is decoded on its own."""
+    problems: list[PlaybookProblem] = []
+    stages = data.get("stages")
+    if isinstance(stages, list):
+        for i, stage in enumerate(stages):
+            nodes = stage.get("nodes") if isinstance(stage, dict) else None
+            if isinstance(nodes, list):
+                for j, node in enumerate(nodes):
+                    try:
+                        msgspec.convert(node, Node)
+                    except msgspec.ValidationError as exc:
+                        problems.append(_problem(exc, f"$.stages[{i}].nodes[{j}]", lines))
+            try:
+                msgspec.convert({**stage, "nodes": []} if isinstance(nodes, list) else stage, Stage)
+            except msgspec.ValidationError as exc:
+                problems.append(_problem(exc, f"$.stages[{i}]", lines))
+        placeholder = [{"key": "x", "name": {"zh": "x", "en": "x"}}] if stages else stages
+        rest = {**data, "stages": placeholder}
+    else:
+        rest = data
+    try:
+        msgspec.convert(rest, Playbook)
+    except msgspec.ValidationError as exc:
+        problems.append(_problem(exc, "$", lines))
+    return problems
+
+
 def parse_playbook(text: str) -> Playbook:
     """Decode and check a playbook; raise PlaybookInvalid listing every problem with its line."""
     try:
@@ -210,21 +255,10 @@ def parse_playbook(text: str) -> Playbook:
         raise PlaybookInvalid([PlaybookProblem(1, "$", "the file must be a YAML mapping with version, name, stages")])
     lines: dict[str, int] = {}
     _line_map(root, "$", lines)
-    try:
-        playbook = msgspec.convert(data, Playbook)
-    except msgspec.ValidationError as exc:
-        message = str(exc)
-        match = re.search(r" - at `(\$[^`]*)`$", message)
-        path = match.group(1) if match else "$"
-        text_msg = message[: match.start()] if match else message
-        unknown = re.search(r"unknown field `([^`]+)`", text_msg)
-        if unknown and f"{path}.{unknown.group(1)}" in lines:
-            path = f"{path}.{unknown.group(1)}"
-        if text_msg.startswith("Invalid enum value"):
-            field = re.sub(r"\[\d+\]$", "", path).rsplit(".", 1)[-1]
-            if field in _CHOICES:
-                text_msg += f"; use one of: {', '.join(_CHOICES[field])}"
-        raise PlaybookInvalid([PlaybookProblem(_line_for(path, lines), path, text_msg)]) from None
+    type_problems = _type_problems(data, lines)
+    if type_problems:
+        raise PlaybookInvalid(type_problems)
+    playbook = msgspec.convert(data, Playbook)
     problems = [PlaybookProblem(_line_for(path, lines), path, msg) for path, msg in check_meaning(playbook)]
     if problems:
         raise PlaybookInvalid(problems)

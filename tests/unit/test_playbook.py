@@ -109,3 +109,16 @@ def test_playbook_unknown_field_reference_and_escalation_without_deadline():
     messages = [p.message for p in _problems(text)]
     assert any("no field 'budget'" in m for m in messages)
     assert any("need a deadline" in m for m in messages)
+
+
+def test_playbook_type_errors_in_several_places_are_all_listed_with_their_lines():
+    text = (MINIMAL.replace("unit: working_days", "unit: weeks")
+            .replace("    terminal: lost", "    terminal: lost\n    silence_days: often")
+            .replace('version: "1"', 'version: "1"\nsilence_days: -3'))
+    problems = _problems(text)
+    where = [(p.line, p.path) for p in problems]
+    assert (16, "$.stages[0].nodes[0].deadline.unit") in where, where  # a node
+    assert (22, "$.stages[1].silence_days") in where, where            # another stage
+    assert (2, "$.silence_days") in where, where                       # the top level
+    unit = next(p for p in problems if p.path.endswith("deadline.unit"))
+    assert "use one of: hours, working_days" in unit.message
