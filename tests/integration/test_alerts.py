@@ -193,3 +193,36 @@ async def test_two_schedulers_at_once_make_each_alert_once(client, settings):
     await asyncio.gather(*[jobs.run_once(now, d) for d in deps])
     assert await Alert.count().run() == 10  # 5 deals × (deadline + escalation)
     assert await InboxItem.count().run() == 10
+
+
+async def test_sqlite_scheduler_lease_is_held_by_one_until_it_expires(client):
+    from server.queries import leases
+
+    assert await leases.acquire("scheduler", "a", T0, 180)
+    assert not await leases.acquire("scheduler", "b", T0 + 60 * timedelta(seconds=1), 180)
+    assert await leases.acquire("scheduler", "a", T0 + timedelta(seconds=60), 180)  # renewed by its holder
+    assert await leases.acquire("scheduler", "b", T0 + timedelta(seconds=241), 180)  # expired: taken over
+    await leases.release("scheduler", "b")
+    assert await leases.acquire("scheduler", "c", T0 + timedelta(seconds=242), 180)
+
+
+async def test_serve_loop_runs_the_jobs_and_a_second_loop_on_sqlite_waits(client, settings):
+    """Two schedulers side by side: on SQLite only the lease holder works; on PostgreSQL both may."""
+    from server.tables import JobLease
+
+    org = await make_org(PEOPLE)
+    opp = await _opp(client, org)
+    await _put_in(opp["id"], "signed", "pending_delivery_scheduling", entered=T0 - 30 * 24 * H)
+    stops = [asyncio.Event(), asyncio.Event()]
+    loops = [asyncio.create_task(jobs.loop(stop, jobs.Deps.build(settings), interval=0.2)) for stop in stops]
+    for _ in range(100):
+        if await Alert.count().run() == 2:
+            break
+        await asyncio.sleep(0.1)
+    for stop in stops:
+        stop.set()
+    await asyncio.gather(*loops)
+    # a month late: the deadline level (owner + manager) and the +48 h level (the director), once each
+    assert await Alert.count().where(Alert.node_key == "delivery_scheduling").run() == 2
+    assert await InboxItem.count().run() == 3
+    assert await JobLease.count().run() == 0  # released on the way out
