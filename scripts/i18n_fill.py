@@ -13,6 +13,7 @@ ROOT = Path(__file__).resolve().parent.parent / "pwa" / "translations"
 
 ZH = {
     # alerts (server/queries/inbox.py, webhooks.py)
+    "Support request from %(who)s": "%(who)s 请求支持",
     "Skipped": "已跳过",
     "Overdue %(n)s": "逾期 %(n)s",
     "Overdue: %(node)s": "逾期：%(node)s",
@@ -264,6 +265,7 @@ ZH.update({
         "已被浏览器阻止。如需开启，请在浏览器的网站设置中（地址栏旁的图标）允许通知，然后回到这里。",
     "Not supported: this browser cannot receive notifications. The inbox still shows every alert.":
         "不支持：此浏览器无法接收通知。所有提醒仍会显示在消息中。",
+    "Off: Safari delivers notifications only to apps added to the Home Screen.": "未开启：Safari 只向已添加到主屏幕的应用推送通知。",
     "On iPhone and iPad, notifications arrive only when Salesgate is on the Home Screen: tap Share (the square with an arrow), then “Add to Home Screen”, and open Salesgate from there.":
         "在 iPhone 和 iPad 上，只有把 Salesgate 添加到主屏幕后才能收到通知：点按“分享”（带箭头的方框）→“添加到主屏幕”，然后从主屏幕打开 Salesgate。",
     "Salesgate notifies you when a step is late, an advance is blocked or an alert is escalated, even when the app is closed. Your browser will now ask whether to allow this.":

@@ -14,6 +14,7 @@ from piccolo.columns import (
     Serial,
     UUID,
     Boolean,
+    Date,
     ForeignKey,
     Integer,
     Numeric,
@@ -347,6 +348,37 @@ class JobLease(Table):
     expires_at = Timestamptz()
 
 
+# --- Collaboration: micro-contributions and the daily check-in -------------------------
+
+
+class Contribution(Table):
+    """A colleague's piece of work on an opportunity (a POC, a demo, a contract review…)."""
+
+    id = UUID(primary_key=True)
+    opportunity = ForeignKey(Opportunity, on_delete=OnDelete.cascade, index=True)
+    user = ForeignKey(User, on_delete=OnDelete.restrict, index=True)
+    role = Varchar(length=32)  # the contributor's role when it was made: presales, delivery, …
+    kind = Varchar(length=64)
+    note = Varchar(length=500)
+    stage = Varchar(length=64)  # the opportunity's stage when it was made
+    attachment = ForeignKey(Attachment, null=True, on_delete=OnDelete.set_null)
+    created_at = Timestamptz(default=TimestamptzNow(), index=True)
+
+
+class Checkin(Table):
+    """A user's daily "three things": done today, to close tomorrow, support needed (one per local day)."""
+
+    id = UUID(primary_key=True)
+    user = ForeignKey(User, on_delete=OnDelete.cascade, index=True)
+    day = Date(index=True)
+    done = JSON(default="[]")
+    tomorrow = JSON(default="[]")
+    support = JSON(default="[]")  # [{"user_id", "text"}]
+    attachments = JSON(default="[]")  # attachment ids (screenshots)
+    created_at = Timestamptz(default=TimestamptzNow())
+    updated_at = Timestamptz(default=TimestamptzNow())
+
+
 ALL_TABLES: list[type[Table]] = [
     Team,
     User,
@@ -372,4 +404,6 @@ ALL_TABLES: list[type[Table]] = [
     WebhookOutbox,
     WebhookMessage,
     JobLease,
+    Contribution,
+    Checkin,
 ]

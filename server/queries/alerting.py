@@ -19,7 +19,7 @@ from server.db import current_engine, write_transaction
 from server.domain.alerts import alarms_for, nodes_in_play, open_clocks
 from server.domain.gates import node_complete
 from server.domain.playbook import Playbook
-from server.queries.opp_facts import facts_of, present_materials, resolve_relations
+from server.queries.opp_facts import enlist_collaborators, facts_of, present_materials, resolve_relations
 from server.tables import Alert, InboxItem, NodeAlarm, NodeInstance, Opportunity
 
 _OPP = (Opportunity.id, Opportunity.stage, Opportunity.substate, Opportunity.fields, Opportunity.stage_entered_at,
@@ -81,6 +81,7 @@ async def sync_clocks(opp_id, pb: Playbook, tz: ZoneInfo, now: datetime) -> None
         await close_instances(done, "done", now)
         await close_instances(left, "left", now)
         who = await resolve_relations(pb, row["owner"]) if clocks else {}
+        await enlist_collaborators(row["id"], row["owner"], [in_play[c.node_key] for c in clocks], who)
         for key, clock in wanted.items():
             instance_id = await _open_instance(row["id"], clock, current.get(key), now)
             node = pb.node(clock.node_key)

@@ -9,13 +9,13 @@ from server.adapters.storage import Storage, StorageUnavailable
 from server.db import write_transaction
 from server.domain.access import Viewer, scope_for
 from server.domain.filetypes import CONTENT_TYPES, EXTENSIONS, safe_filename, sniff
-from server.domain.playbook import Material, Playbook
+from server.domain.playbook import Material, Playbook, Text
 from server.errors import ApiError, not_found
 from server.queries import audit, scope
 from server.queries.common import parse_id, sid, utcnow
 from server.schemas import AttachmentOut
 from server.queries.opp_facts import bump_facts
-from server.tables import Attachment, Opportunity
+from server.tables import Attachment, Contribution, Opportunity, User
 
 
 def find_material(pb: Playbook, key: str) -> Material | None:
@@ -44,12 +44,8 @@ def _require(storage: Storage | None) -> Storage:
     return storage
 
 
-async def upload(viewer: Viewer, opp_id: str, material_key: str, filename: str | None, data: bytes,
-                 pb: Playbook, storage: Storage | None) -> AttachmentOut:
-    opp = await visible_opportunity(viewer, opp_id)
-    material = find_material(pb, material_key)
-    if material is None:
-        raise ApiError(422, "unknown_material", f"There is no material {material_key!r} in the playbook.")
+def _check_bytes(material: Material, data: bytes) -> str:
+    """The file's type, decided by its bytes; 413/415/422 with a sentence when it may not be stored."""
     limit = int(material.max_mb * 1024 * 1024)
     if len(data) > limit:
         raise ApiError(413, "file_too_large", f"The file is larger than {material.max_mb:g} MB, the limit for this "
@@ -61,26 +57,35 @@ async def upload(viewer: Viewer, opp_id: str, material_key: str, filename: str |
         found = kind or "unknown"
         raise ApiError(415, "unsupported_file_type",
                        f"This file is {'a ' + found.upper() if kind else 'not a recognised type'}; "
-                       f"{material_key} takes {', '.join(t.upper() for t in material.types)}.",
+                       f"{material.key} takes {', '.join(t.upper() for t in material.types)}.",
                        {"detected": found, "allowed": list(material.types)})
+    return kind
+
+
+async def _store(viewer: Viewer, opp_id, material: Material, filename: str | None, data: bytes,
+                 storage: Storage | None) -> AttachmentOut:
+    """Put the object, confirm it, then write its row; never a row without an object or an object without a row."""
+    kind = _check_bytes(material, data)
     store = _require(storage)
     attachment_id = uuid.uuid4()
-    key = f"opportunities/{opp['id']}/{attachment_id}.{EXTENSIONS[kind]}"
+    folder = f"opportunities/{opp_id}" if opp_id is not None else f"evidence/{viewer.id}"
+    key = f"{folder}/{attachment_id}.{EXTENSIONS[kind]}"
     await store.put(key, data, CONTENT_TYPES[kind])
     info = await store.stat(key)
     if info is None or info.size != len(data):
         await store.remove(key)
         raise StorageUnavailable("the stored object could not be confirmed")
-    row = Attachment(id=attachment_id, opportunity=opp["id"], material=material_key,
+    row = Attachment(id=attachment_id, opportunity=opp_id, material=material.key,
                      filename=safe_filename(filename, kind), content_type=CONTENT_TYPES[kind], size=len(data),
                      sha256=hashlib.sha256(data).hexdigest(), object_key=key, status="present",
                      uploaded_by=viewer.id, created_at=utcnow(), checked_at=utcnow())
     try:
         async with write_transaction():
             await Attachment.insert(row).run()
-            await bump_facts(opp["id"])
+            if opp_id is not None:
+                await bump_facts(opp_id)
             await audit.record("attachment.upload", actor_id=viewer.id, target_type="attachment",
-                               target_id=attachment_id, detail={"material": material_key, "size": len(data)})
+                               target_id=attachment_id, detail={"material": material.key, "size": len(data)})
     except BaseException:
         await store.remove(key)  # no orphan object without a row
         raise
@@ -88,11 +93,51 @@ async def upload(viewer: Viewer, opp_id: str, material_key: str, filename: str |
     return _out(saved)
 
 
+async def upload(viewer: Viewer, opp_id: str, material_key: str, filename: str | None, data: bytes,
+                 pb: Playbook, storage: Storage | None) -> AttachmentOut:
+    opp = await visible_opportunity(viewer, opp_id)
+    material = find_material(pb, material_key)
+    if material is None:
+        raise ApiError(422, "unknown_material", f"There is no material {material_key!r} in the playbook.")
+    return await _store(viewer, opp["id"], material, filename, data, storage)
+
+
+# A screenshot or scan backing a contribution or a check-in: not a playbook material, never gates anything.
+EVIDENCE = Material(key="evidence", name=Text(zh="截图证据", en="Evidence"),
+                    types=["jpeg", "png", "webp", "heic", "pdf"], max_mb=10)
+
+
+async def upload_evidence(viewer: Viewer, filename: str | None, data: bytes, storage: Storage | None) -> AttachmentOut:
+    return await _store(viewer, None, EVIDENCE, filename, data, storage)
+
+
+async def _may_see_evidence(viewer: Viewer, row: dict) -> bool:
+    """The uploader, an admin, the uploader's managers, or whoever sees the opportunity it backs."""
+    if viewer.is_admin or str(row["uploaded_by"]) == viewer.id or str(row["uploaded_by"]) in viewer.report_ids:
+        return True
+    uploader = await User.select(User.team).where(User.id == row["uploaded_by"]).first().run()
+    if uploader and uploader["team"] is not None and str(uploader["team"]) in viewer.managed_team_ids:
+        return True
+    backed = await Contribution.select(Contribution.opportunity).where(
+        Contribution.attachment == row["id"]).first().run()
+    if backed is None:
+        return False
+    try:
+        await visible_opportunity(viewer, str(backed["opportunity"]))
+    except ApiError:
+        return False
+    return True
+
+
 async def download_url(viewer: Viewer, attachment_id: str, storage: Storage | None) -> str:
     row = await Attachment.select().where(Attachment.id == parse_id(attachment_id, "attachment")).first().run()
-    if not row or row["opportunity"] is None:
+    if not row or row["status"] == "pending":
         raise not_found("attachment")
-    await visible_opportunity(viewer, str(row["opportunity"]))
+    if row["opportunity"] is None:
+        if not await _may_see_evidence(viewer, row):
+            raise not_found("attachment")
+    else:
+        await visible_opportunity(viewer, str(row["opportunity"]))
     if row["status"] == "missing":
         raise ApiError(410, "attachment_missing", "This file is no longer in storage; please upload it again.")
     return await _require(storage).presigned_get(row["object_key"], filename=row["filename"],

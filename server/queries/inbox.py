@@ -58,6 +58,9 @@ def render(row: dict, pb: Playbook, tz: ZoneInfo, locale: str) -> tuple[str, str
                 _t(locale, N_("%(who)s tried to advance it; %(count)s required item(s) are missing: %(items)s."),
                    who=params.get("by", ""), count=len(params.get("items", [])),
                    items=", ".join(_item_name(pb, i, locale) for i in params.get("items", [])[:6])), url)
+    if kind == "support":
+        return (_t(locale, N_("Support request from %(who)s"), who=params.get("by", "")),
+                str(params.get("text", "")), "/checkin")
     if kind == "test":
         return (_t(locale, N_("Salesgate test notification")),
                 _t(locale, N_("Notifications reach this device.")), "/me")

@@ -8,7 +8,7 @@ from server.domain.access import roles_from_db
 from server.domain.gates import OppFacts
 from server.domain.playbook import Playbook
 from server.queries.common import sid
-from server.tables import Attachment, Opportunity, User
+from server.tables import Attachment, Opportunity, OpportunityCollaborator, User
 
 
 async def bump_facts(opp_id) -> None:
@@ -63,3 +63,22 @@ def facts_of(row: dict, present: frozenset[str]) -> OppFacts:
     return OppFacts(stage=row["stage"], substate=row["substate"], fields=fields_of(row["fields"]),
                     present_materials=present, stage_entered_at=row["stage_entered_at"],
                     last_contact_at=row["last_contact_at"], last_note_at=row["last_note_at"])
+
+
+async def enlist_collaborators(opp_id, owner_id, nodes, who: dict[str, str | None]) -> None:
+    """Colleagues a node in play names as executor or collaborator (role:presales, role:legal, user:x)
+    join the opportunity as collaborators, so they can see it and supply what it waits for."""
+    from server.queries.scope import forget_collaborations
+
+    wanted: dict[str, str] = {}
+    for node in nodes:
+        for relation in (node.executor, *node.collaborators):
+            user = who.get(relation)
+            if user and user != str(owner_id) and relation not in ("owner.manager", "owner.manager.manager"):
+                wanted.setdefault(user, relation.split(":", 1)[-1][:20])
+    if not wanted:
+        return
+    await OpportunityCollaborator.insert(*[OpportunityCollaborator(opportunity=opp_id, user=user, role=role)
+                                           for user, role in wanted.items()]).on_conflict(action="DO NOTHING").run()
+    for user in wanted:
+        forget_collaborations(user)

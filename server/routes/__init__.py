@@ -2,6 +2,7 @@ from server.routes.alerts import ALERT_HANDLERS
 from server.routes.api import API_HANDLERS
 from server.routes.attachments import ATTACHMENT_HANDLERS
 from server.routes.auth import AUTH_HANDLERS
+from server.routes.collab import COLLAB_HANDLERS
 from server.routes.health import HEALTH_HANDLERS
 from server.routes.leads import LEADS_HANDLERS
 from server.routes.opportunities import OPPORTUNITY_HANDLERS
@@ -9,4 +10,4 @@ from server.routes.pages import PAGE_HANDLERS
 from server.routes.playbook import PLAYBOOK_HANDLERS
 
 ROUTE_HANDLERS = [*AUTH_HANDLERS, *API_HANDLERS, *HEALTH_HANDLERS, *PAGE_HANDLERS, *PLAYBOOK_HANDLERS, *OPPORTUNITY_HANDLERS, *ATTACHMENT_HANDLERS,
-                  *ALERT_HANDLERS, *LEADS_HANDLERS]
+                  *ALERT_HANDLERS, *LEADS_HANDLERS, *COLLAB_HANDLERS]

@@ -1,0 +1,29 @@
+"""One check-in per user and day; contributions by opportunity and by time.
+
+Written by hand (Piccolo cannot express composite indexes), additive, the same
+SQL on SQLite and PostgreSQL.
+"""
+
+from piccolo.apps.migrations.auto.migration_manager import MigrationManager
+from piccolo.engine import engine_finder
+
+ID = "2026-11-27T17:36:00:000000"
+VERSION = "1.38.0"
+DESCRIPTION = "check-in and contribution indexes"
+
+INDEXES = (
+    "CREATE UNIQUE INDEX IF NOT EXISTS checkin_user_day ON checkin (\"user\", day)",
+    "CREATE INDEX IF NOT EXISTS contribution_opportunity_created ON contribution (opportunity, created_at)",
+)
+
+
+async def forwards():
+    manager = MigrationManager(migration_id=ID, app_name="salesgate", description=DESCRIPTION)
+
+    async def run():
+        engine = engine_finder()
+        for statement in INDEXES:
+            await engine.run_ddl(statement)
+
+    manager.add_raw(run)
+    return manager
