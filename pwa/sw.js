@@ -1,12 +1,15 @@
 // Salesgate service worker: precached shell, network-first pages with a 3 s
 // timeout and an offline page, API requests straight to the network.
-const VERSION = "v3";
+const VERSION = "v5";
 const SHELL = "salesgate-shell-" + VERSION;
 const PAGES = "salesgate-pages";
 const PRECACHE = [
   "/offline",
   "/static/app.css",
   "/static/app.js",
+  "/static/alerts.js",
+  "/static/inbox.js",
+  "/static/push.js",
   "/static/opportunity.js",
   "/manifest.webmanifest",
   "/static/icons/icon-192.png",
@@ -72,3 +75,121 @@ self.addEventListener("fetch", (event) => {
     event.waitUntil(refresh.catch(() => undefined));
   }
 });
+
+// --- Web Push: alerts as notifications ------------------------------------------------------------
+// The payload is JSON {title, body, url, tag, id} (server/queries/push.py), id being the inbox item.
+// The inbox always holds the alert too, so a lost or unreadable push loses nothing.
+const SESSION = "salesgate-session";  // written by the pages: static/alerts.js (CSRF), static/push.js
+const ICON = "/static/icons/icon-192.png";
+
+self.addEventListener("push", (event) => {
+  let data = {};
+  try { data = event.data ? event.data.json() : {}; } catch (err) { data = { body: event.data.text() }; }
+  event.waitUntil(showAlert(data));
+});
+
+async function showAlert(data) {
+  const tag = data.tag || (data.id ? "inbox-" + data.id : "salesgate");
+  await self.registration.showNotification(data.title || "Salesgate", {
+    body: data.body || "", tag, renotify: false, icon: ICON, badge: ICON,
+    data: { url: data.url || "/inbox", id: data.id || null },
+  });
+  await updateBadge(await unreadCount());
+}
+
+self.addEventListener("notificationclick", (event) => {
+  event.waitUntil(clickNotification(event.notification));
+});
+
+// Tests cannot tap an OS notification in headless Chromium: a page may ask the worker to run the
+// very same click code for a notification it is showing (found by tag).
+self.addEventListener("message", (event) => {
+  if (!event.data || event.data.type !== "notification-click") return;
+  event.waitUntil(self.registration.getNotifications({ tag: event.data.tag }).then((found) =>
+    Promise.all(found.map(clickNotification))));
+});
+
+async function clickNotification(notification) {
+  notification.close();
+  const data = notification.data || {};
+  const url = sameOrigin(data.url);
+  const windows = await self.clients.matchAll({ type: "window" });
+  const client = windows.find((c) => c.focused) || windows.find((c) => c.visibilityState === "visible") || windows[0];
+  if (client) await client.focus().catch(() => undefined);
+  await markRead(data.id);  // before the page opens, so its bell shows the new count
+  if (client) {
+    try {
+      if (await client.navigate(url)) return;
+    } catch (err) { /* not ours to navigate: open a new window */ }
+  }
+  await self.clients.openWindow(url);
+}
+
+function sameOrigin(value) {
+  try {
+    const url = new URL(value || "/inbox", self.location.origin);
+    if (url.origin === self.location.origin) return url.href;
+  } catch (err) { /* fall through */ }
+  return new URL("/inbox", self.location.origin).href;
+}
+
+async function sessionValue(key) {
+  try {
+    const hit = await (await caches.open(SESSION)).match(key);
+    return hit ? await hit.text() : "";
+  } catch (err) { return ""; }
+}
+
+async function markRead(id) {
+  const csrf = await sessionValue("/__salesgate/csrf");
+  if (!id || !csrf) return;  // the inbox page marks it read when tapped there
+  try {
+    const response = await Promise.race([fetch("/api/v1/inbox/" + encodeURIComponent(id) + "/read", {
+      method: "POST", credentials: "same-origin", headers: { "X-CSRF-Token": csrf, "Accept": "application/json" },
+    }), timeout(2000)]);
+    if (response.ok) await updateBadge((await response.json()).unread);
+  } catch (err) { /* offline or logged out: it stays unread in the inbox */ }
+}
+
+async function unreadCount() {
+  try {
+    const response = await Promise.race([fetch("/api/v1/inbox/unread", { credentials: "same-origin" }), timeout(3000)]);
+    return response.ok ? (await response.json()).unread : null;
+  } catch (err) { return null; }
+}
+
+// The app icon's badge and the bells of open pages; null: unknown count, a dot where supported.
+async function updateBadge(unread) {
+  try {
+    if (unread === 0 && self.navigator.clearAppBadge) await self.navigator.clearAppBadge();
+    else if (self.navigator.setAppBadge) await (unread ? self.navigator.setAppBadge(unread) : self.navigator.setAppBadge());
+  } catch (err) { /* no app badge on this platform */ }
+  const windows = await self.clients.matchAll({ type: "window" });
+  windows.forEach((c) => c.postMessage({ type: "inbox-changed", unread }));
+}
+
+// The push service replaced or expired the subscription: subscribe again with the same server key
+// and tell the server (new endpoint in, old one out). Pages sent the CSRF token and the device label.
+self.addEventListener("pushsubscriptionchange", (event) => {
+  event.waitUntil(resubscribe(event.oldSubscription, event.newSubscription).catch(() => undefined));
+});
+
+async function resubscribe(oldSub, newSub) {
+  let sub = newSub;
+  if (!sub) {
+    let key = oldSub && oldSub.options && oldSub.options.applicationServerKey;
+    if (!key) key = (await (await fetch("/api/v1/push/vapid-public-key")).json()).key;
+    sub = await self.registration.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: key });
+  }
+  const csrf = await sessionValue("/__salesgate/csrf");
+  let meta = {};
+  try { meta = JSON.parse((await sessionValue("/__salesgate/push")) || "{}"); } catch (err) { meta = {}; }
+  const headers = { "Content-Type": "application/json", "X-CSRF-Token": csrf };
+  await fetch("/api/v1/push/subscriptions", {
+    method: "POST", credentials: "same-origin", headers, body: JSON.stringify({ ...sub.toJSON(), ...meta }),
+  });
+  if (oldSub && oldSub.endpoint !== sub.endpoint) {
+    await fetch("/api/v1/push/subscriptions?endpoint=" + encodeURIComponent(oldSub.endpoint),
+                { method: "DELETE", credentials: "same-origin", headers });
+  }
+}

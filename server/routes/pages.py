@@ -23,7 +23,7 @@ from server.domain.access import Viewer, scope_for
 from server.domain.gates import next_step
 from server.domain.playbook import Playbook
 from server.errors import ApiError
-from server.queries import activities, attachments, customers, opp_facts, opportunities
+from server.queries import activities, attachments, customers, inbox, opp_facts, opportunities
 from server.queries import scope as access
 from server.queries.common import utcnow
 from server.tables import Opportunity, User
@@ -268,6 +268,14 @@ async def me_page(request: Request) -> Response:
     return render(request, "me.html", tab="me")
 
 
+@get("/inbox", include_in_schema=False)
+async def inbox_page(request: Request[Viewer, str, object]) -> Response:
+    """Every alert the viewer received (the same list as GET /api/v1/inbox); inbox.js marks them read."""
+    state = request.app.state
+    page = await inbox.list_inbox(request.user, state.playbook, state.settings.tz, request_locale(request))
+    return render(request, "inbox.html", page=page)
+
+
 _SW = (PWA_DIR / "sw.js")
 
 
@@ -303,4 +311,4 @@ async def manifest() -> Response:
 
 PAGE_HANDLERS = [home, login_page, offline_page, switch_language, customers_page, new_customer_page,
                  customer_page, pipeline_page, opportunity_page, workbench_page, scan_page, entry_page, me_page,
-                 service_worker, manifest]
+                 inbox_page, service_worker, manifest]

@@ -47,11 +47,13 @@ class Server:
         return httpx.request(method, self.base_url + path, headers=headers, timeout=10, **kwargs)
 
     def add_user(self, username: str, *, roles: str, display_name: str, team: str | None = "Team A",
-                 token: bool = True) -> None:
-        """Another user through the CLI (as an admin would), with an API token unless told not to."""
+                 token: bool = True, manager: str | None = None) -> None:
+        """Another user through the CLI (as an admin would), with an API token unless told not to;
+        ``manager`` is the username of their direct manager."""
         team_args = ["--team", team] if team else []
+        manager_args = ["--manager", manager] if manager else []
         _cli(self.env, self.log.parent, "user", "add", username, "--password-stdin", "--roles", roles,
-             "--display-name", display_name, *team_args, stdin=PASSWORD + "\n")
+             "--display-name", display_name, *team_args, *manager_args, stdin=PASSWORD + "\n")
         if token:
             resp = httpx.post(self.base_url + "/api/v1/auth/tokens",
                               json={"username": username, "password": PASSWORD, "name": "browser tests"}, timeout=10)
