@@ -180,6 +180,25 @@
     });
   }
 
+  // A colleague's contribution: optional screenshot first (its own upload), then the record.
+  var contrib = document.getElementById("contrib-form");
+  if (contrib) {
+    contrib.addEventListener("submit", async function (ev) {
+      ev.preventDefault(); sg.showError(contrib, "");
+      if (!sg.checkFields(contrib)) return;
+      sg.busy(contrib, true);
+      try {
+        var body = { kind: contrib.elements.kind.value, note: contrib.elements.note.value.trim() };
+        var file = contrib.elements.file.files && contrib.elements.file.files[0];
+        if (file) body.attachment_id = (await window.sgEvidence.upload(file)).id;
+        await sg.api("POST", base + "/contributions", body, sg.keyFor(contrib, body));
+        sg.forgetKey(contrib);
+        sg.toast(D.msg.contributed);
+        reloadSoon();
+      } catch (e) { sg.showError(contrib, e.message); sg.busy(contrib, false); }
+    });
+  }
+
   var lost = document.getElementById("lost-form");
   if (lost) {
     lost.addEventListener("submit", async function (ev) {

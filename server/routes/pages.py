@@ -7,6 +7,7 @@ Pages use the same query functions as the JSON API. Forms are sent by
 from __future__ import annotations
 
 import json
+from datetime import datetime
 import uuid
 from pathlib import Path
 from typing import Annotated
@@ -23,7 +24,7 @@ from server.domain.access import Viewer, scope_for
 from server.domain.gates import next_step
 from server.domain.playbook import Playbook
 from server.errors import ApiError
-from server.queries import activities, attachments, customers, inbox, opp_facts, opportunities
+from server.queries import activities, attachments, collab, customers, inbox, opp_facts, opportunities
 from server.queries import scope as access
 from server.queries.common import utcnow
 from server.tables import Opportunity, User
@@ -149,10 +150,26 @@ def _names(pb: Playbook, locale: str) -> dict[str, dict[str, str]]:
     }
 
 
+def role_names() -> dict[str, str]:
+    return {"rep": _("Sales rep"), "manager": _("Manager"), "presales": _("Presales"), "delivery": _("Delivery"),
+            "service": _("Service"), "commercial": _("Commercial"), "legal": _("Legal"), "admin": _("Admin")}
+
+
+def heat_rows(heat) -> list[tuple[str, list[int], list[int]]]:
+    """(stage, counts per role, shade 0-4 per role) for the stages that have any contribution."""
+    top = max((c for row in heat.counts for c in row), default=0)
+    rows = []
+    for i, stage in enumerate(heat.stages):
+        counts = [heat.counts[r][i] for r in range(len(heat.roles))]
+        if any(counts):
+            rows.append((stage, counts, [0 if not c else 1 + (3 * c) // max(top, 1) if c < top else 4
+                                         for c in counts]))
+    return rows
+
+
 def _relation_labels(who: dict[str, str | None], names: dict[str, str]) -> dict[str, str]:
     """Relation (owner, role:presales, …) → "售前 孙晓峰", "李销售" or "法务（未指定）"."""
-    roles = {"rep": _("Sales rep"), "manager": _("Manager"), "presales": _("Presales"), "delivery": _("Delivery"),
-             "service": _("Service"), "commercial": _("Commercial"), "legal": _("Legal"), "admin": _("Admin")}
+    roles = role_names()
     fixed = {"owner": _("Owner"), "owner.manager": _("Direct manager"),
              "owner.manager.manager": _("Second-level manager")}
     out = {}
@@ -243,9 +260,12 @@ async def opportunity_page(request: Request[Viewer, str, object], opp_id: FromPa
                          "accept": ",".join(ACCEPT[t] for t in m.types),
                          "camera": bool(IMAGE_TYPES & set(m.types))}
                  for _s, n in pb.nodes for m in n.materials}
+    contribs = await collab.list_contributions(request.user, opp_id, pb, locale)
     return render(request, "opportunity.html", opp=opp, files=files, people=people, materials=materials,
                   next_step=next_step(pb, opp.stage, opp.substate), stages=pb.stages,
-                  field_types={f.key: f.type for f in pb.fields}, names=_names(pb, locale), tab="customers")
+                  field_types={f.key: f.type for f in pb.fields}, names=_names(pb, locale), tab="customers",
+                  contribs=contribs, heat=heat_rows(contribs.heat), role_names=role_names(),
+                  kinds=[(k.key, k.name.pick(locale)) for k in pb.contribution_kinds])
 
 
 @get("/workbench", include_in_schema=False)
@@ -266,6 +286,20 @@ async def entry_page(request: Request) -> Response:
 @get("/me", include_in_schema=False)
 async def me_page(request: Request) -> Response:
     return render(request, "me.html", tab="me")
+
+
+@get("/checkin", include_in_schema=False)
+async def checkin_page(request: Request[Viewer, str, object]) -> Response:
+    """Today's three things; for managers also who in their teams has checked in."""
+    viewer, tz = request.user, request.app.state.settings.tz
+    today = datetime.now(tz).date()
+    mine = await collab.my_checkin(viewer, today)
+    team = await collab.team_checkins(viewer, today) if viewer.is_manager or viewer.is_admin else None
+    people = await User.select(User.id, User.display_name, User.team).where(
+        (User.active == True) & (User.id != viewer.id)).order_by(User.display_name).run()  # noqa: E712
+    mates = sorted(people, key=lambda u: (str(u["team"]) != str(viewer.team_id), u["display_name"]))
+    return render(request, "checkin.html", tab="me", mine=mine, team=team, today=today,
+                  colleagues=[{"id": str(u["id"]), "name": u["display_name"]} for u in mates])
 
 
 @get("/inbox", include_in_schema=False)
@@ -311,4 +345,4 @@ async def manifest() -> Response:
 
 PAGE_HANDLERS = [home, login_page, offline_page, switch_language, customers_page, new_customer_page,
                  customer_page, pipeline_page, opportunity_page, workbench_page, scan_page, entry_page, me_page,
-                 inbox_page, service_worker, manifest]
+                 inbox_page, checkin_page, service_worker, manifest]
