@@ -156,9 +156,20 @@
     });
   }
 
+  async function stopPushHere() {
+    try {
+      var reg = navigator.serviceWorker && await navigator.serviceWorker.getRegistration();
+      var sub = reg && reg.pushManager && await reg.pushManager.getSubscription();
+      if (!sub) return;
+      await api("DELETE", "/api/v1/push/subscriptions?endpoint=" + encodeURIComponent(sub.endpoint));
+      await sub.unsubscribe();
+    } catch (e) { /* offline or already gone: the server prunes dead endpoints */ }
+  }
+
   var logout = document.getElementById("logout");
   if (logout) {
     logout.addEventListener("click", async function () {
+      await stopPushHere();  // a shared phone must not keep receiving the previous user's alerts
       try { await api("POST", "/api/v1/auth/logout"); } catch (e) { /* the session may be gone already */ }
       if (navigator.serviceWorker && navigator.serviceWorker.controller) {
         navigator.serviceWorker.controller.postMessage({ type: "logout" });
