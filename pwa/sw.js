@@ -1,6 +1,8 @@
 // Salesgate service worker: precached shell, network-first pages with a 3 s
-// timeout and an offline page, API requests straight to the network.
-const VERSION = "v5";
+// timeout and an offline page, API requests straight to the network; the offline outbox
+// (static/outbox.js) replayed on Background Sync, on start and when a page asks.
+importScripts("/static/outbox.js");
+const VERSION = "v6";
 const SHELL = "salesgate-shell-" + VERSION;
 const PAGES = "salesgate-pages";
 const PRECACHE = [
@@ -11,6 +13,14 @@ const PRECACHE = [
   "/static/inbox.js",
   "/static/push.js",
   "/static/opportunity.js",
+  "/static/outbox.js",
+  "/static/outbox-page.js",
+  "/static/scan.js",
+  "/static/scan-camera.js",
+  "/static/scan.css",
+  "/static/scan-worker.js",
+  "/static/vendor/zxing-wasm/zxing-reader.js",
+  "/static/vendor/zxing-wasm/zxing_reader.wasm",
   "/manifest.webmanifest",
   "/static/icons/icon-192.png",
   "/static/icons/icon-512.png",
@@ -33,7 +43,39 @@ self.addEventListener("message", (event) => {
   if (event.data && event.data.type === "logout") {
     event.waitUntil(caches.delete(PAGES));
   }
+  if (event.data && event.data.type === "outbox-replay") {
+    event.waitUntil(self.SalesgateOutbox.replay().catch(() => undefined));
+  }
+  if (event.data && event.data.type === "warm-pages") {
+    event.waitUntil(warmPages(event.data.paths || []));
+  }
 });
+
+// --- Offline outbox ------------------------------------------------------------------------------
+// Background Sync fires when the connection is back, even with the app closed (Chromium).
+self.addEventListener("sync", (event) => {
+  if (event.tag !== "outbox") return;
+  // Rejecting makes the browser try the sync again later while entries are still waiting.
+  event.waitUntil(self.SalesgateOutbox.replay().then((summary) => {
+    if (summary.left) throw new Error(summary.left + " entries still waiting");
+  }));
+});
+// On every start of the worker (Safari and Firefox have no Background Sync).
+self.SalesgateOutbox.replay().catch(() => undefined);
+
+// Pages that must open with no network at all (the trade-show scanner), fetched once while the
+// user is logged in, so they work offline even if never opened before.
+const WARM_PATHS = new Set(["/scan", "/outbox"]);
+async function warmPages(paths) {
+  const cache = await caches.open(PAGES);
+  for (const path of paths) {
+    if (!WARM_PATHS.has(path) || (await cache.match(path, { ignoreVary: true }))) continue;
+    try {
+      const response = await fetch(path, { credentials: "same-origin" });
+      if (response.ok && !response.redirected) await cache.put(path, response);
+    } catch (err) { /* offline: next time */ }
+  }
+}
 
 function timeout(ms) {
   return new Promise((_, reject) => setTimeout(() => reject(new Error("timeout")), ms));

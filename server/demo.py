@@ -49,6 +49,8 @@ CITIES = ["上海", "杭州", "苏州", "宁波", "南京", "无锡", "深圳", 
 TRADES = ["智能装备", "自动化", "精密机械", "电气", "物流科技", "医疗器械", "新材料", "汽车零部件", "仓储系统", "工业软件"]
 SUFFIX = ["有限公司", "股份有限公司", "科技有限公司", "集团有限公司"]
 TITLES = ["采购经理", "技术总监", "设备部主管", "总经理", "项目经理", "工程师", "采购专员", "生产副总"]
+# keys of the shipped playbook's product catalogue
+PRODUCT_KEYS = ["servo_drive", "plc", "machine_vision", "agv", "racking", "conveyor", "robot_arm", "inverter"]
 PRODUCTS = ["伺服驱动器", "PLC 控制器", "工业相机", "AGV 小车", "立体货架", "输送线", "机械臂", "变频器"]
 MOBILE_PREFIXES = ["138", "139", "136", "137", "150", "151", "152", "158", "159", "186", "187", "188", "135", "133", "177", "189"]
 
@@ -124,16 +126,27 @@ async def load(now: datetime | None = None, seed: int = 7) -> bool:
                 fields["contract_no"] = f"HT-2026-{rng.randint(1000, 9999)}"
             if stage in ("delivery_kickoff", "won"):
                 fields["delivery_date"] = (now - timedelta(days=rng.randint(5, 40))).date().isoformat()
+                # what a repeat order takes over: the models and quantity of the last order
+                fields["products"] = rng.sample(PRODUCT_KEYS, rng.randint(1, 2))
+                fields["quantity"] = rng.choice([2, 5, 10, 20, 50])
+            # the deal was opened 3-11 days before it entered its stage (no extra random draws: the rest of
+            # the demo stays as it was), and passed solution confirmed on the way (the PHI's transition time)
+            opened = entered - timedelta(days=3 + i % 9) if stage != STAGES[0] else created
             opp = Opportunity(customer=customer.id, title=f"{rng.choice(PRODUCTS)} 采购项目", owner=owner,
                               team=team_of[owner], amount=Decimal(rng.randrange(50_000, 3_000_000, 1000)),
                               stage=stage, substate=substate, status=status, fields=fields,
                               lost_reason="价格不占优" if stage == "lost" else None,
-                              stage_entered_at=entered, last_contact_at=last, created_at=created,
+                              stage_entered_at=entered, last_contact_at=last, created_at=opened,
                               updated_at=entered)
             opps.append(opp)
-            transitions.append(StageTransition(opportunity=opp.id, user=owner, to_stage=STAGES[0], at=created))
+            transitions.append(StageTransition(opportunity=opp.id, user=owner, to_stage=STAGES[0], at=opened))
+            came_from = STAGES[0]
+            if STAGES.index("solution_confirmed") < STAGES.index(stage) < STAGES.index("lost"):
+                transitions.append(StageTransition(opportunity=opp.id, user=owner, from_stage=came_from,
+                                                   to_stage="solution_confirmed", at=opened + (entered - opened) * 0.6))
+                came_from = "solution_confirmed"
             if stage != STAGES[0]:
-                transitions.append(StageTransition(opportunity=opp.id, user=owner, from_stage=STAGES[0],
+                transitions.append(StageTransition(opportunity=opp.id, user=owner, from_stage=came_from,
                                                    to_stage=stage, to_substate=substate, at=entered))
     async with write_transaction():
         await Customer.insert(*customers).run()

@@ -110,6 +110,40 @@
   }
   function forgetKey(form) { keys.delete(form); }
 
+  // Writes that must survive a dead network go through the offline outbox (static/outbox.js):
+  // stored with their Idempotency-Key first, sent now, replayed later when there was no answer.
+  // Resolves with the server's answer, or null when the entry waits on the phone; a refusal
+  // (4xx) is thrown like api() does, for the form to show, and not kept in the outbox.
+  var Outbox = window.SalesgateOutbox;
+  async function save(form, url, body, label) {
+    var key = keyFor(form, body);
+    if (!Outbox || !window.indexedDB) return api("POST", url, body, key);
+    var result = await Outbox.submit({ id: key, url: url, body: body, label: label, kind: form.id,
+                                       edit: location.pathname }, { dropRejected: true });
+    if (form.dataset.fix) {  // the corrected entry replaces the refused one (awaited: a redirect follows)
+      await Outbox.remove(form.dataset.fix).catch(function () {});
+      delete form.dataset.fix;
+    }
+    forgetKey(form);
+    if (result.outcome === "sent") return result.data;
+    if (result.outcome === "rejected") {
+      var data = result.data || {}, err = new Error(errorText(data));
+      err.field = data.extra && data.extra.field; err.status = result.status; err.code = data.code;
+      throw err;
+    }
+    if (result.status === 401) { location.href = "/login?next=" + encodeURIComponent(location.pathname); }
+    outboxQueued();
+    return null;
+  }
+
+  function outboxQueued(message) {
+    toast(message || T.queued || "Saved on this phone");
+    if (!("serviceWorker" in navigator)) return;
+    navigator.serviceWorker.ready.then(function (reg) {
+      return reg.sync ? reg.sync.register("outbox") : undefined;
+    }).catch(function () { /* no Background Sync: the online event and the next start replay it */ });
+  }
+
   var login = document.getElementById("login-form");
   if (login) {
     login.addEventListener("submit", async function (ev) {
@@ -130,8 +164,14 @@
       busy(form, true);
       try {
         var body = formData(form);
-        var result = await api("POST", form.dataset.api, body, keyFor(form, body));
-        forgetKey(form);
+        var result;
+        if (form.hasAttribute("data-outbox")) {
+          result = await save(form, form.dataset.api, body, body.name || "");
+          if (!result) { form.reset(); return; }  // waits on the phone; the form is free for the next one
+        } else {
+          result = await api("POST", form.dataset.api, body, keyFor(form, body));
+          forgetKey(form);
+        }
         toast(T.saved || "Saved");
         if (form.dataset.redirect) location.href = form.dataset.redirect.replace("{id}", result.id);
       } catch (e) { showError(form, e.message, e.field); } finally { busy(form, false); }
@@ -148,12 +188,30 @@
       if (note) body.note = note;
       busy(activity, true);
       try {
-        await api("POST", "/api/v1/activities", body, keyFor(activity, body));
-        forgetKey(activity);
+        var label = (document.querySelector(".customer-head h2") || {}).textContent || "";
+        if (!(await save(activity, "/api/v1/activities", body, label))) {
+          activity.reset(); busy(activity, false); return;  // waits on the phone
+        }
         toast(T.logged || "Logged");
         setTimeout(function () { location.reload(); }, 400);
       } catch (e) { showError(activity, e.message); busy(activity, false); }
     });
+  }
+
+  // ?fix=<outbox id>: an entry the server refused on a later replay, opened in its form to correct.
+  var fixId = new URLSearchParams(location.search).get("fix");
+  var fixForm = document.querySelector("form[data-outbox]");
+  if (fixId && fixForm && Outbox) {
+    Outbox.get(fixId).then(function (item) {
+      if (!item || item.kind !== fixForm.id) return;
+      fixForm.dataset.fix = item.id;
+      Object.keys(item.body || {}).forEach(function (name) {
+        var el = fixForm.elements[name], value = item.body[name];
+        var editable = el instanceof HTMLInputElement || el instanceof HTMLTextAreaElement || el instanceof HTMLSelectElement;
+        if (editable && el.type !== "hidden" && typeof value !== "object") el.value = value;
+      });
+      showError(fixForm, errorText(item.error || {}), item.error && item.error.extra && item.error.extra.field);
+    }).catch(function () {});
   }
 
   async function stopPushHere() {
@@ -198,6 +256,39 @@
       navigator.serviceWorker.register("/sw.js", { scope: "/" }).catch(function () { /* not fatal */ });
     });
   }
+
+  // --- The outbox's badge in the top bar, and when it is replayed ------------------------------------
+  var pill = document.getElementById("outbox-pill");
+  function renderOutboxPill() {
+    if (!pill || !Outbox) return;
+    Outbox.counts().then(function (c) {
+      var n = c.waiting + c.rejected;
+      pill.hidden = n === 0;
+      pill.querySelector(".outbox-count").textContent = String(n);
+      pill.classList.toggle("attention", c.rejected > 0 || c.stale > 0);
+      var text = (T.outbox_waiting || "{n}").replace("{n}", c.waiting);
+      if (c.rejected) text += " · " + (T.outbox_rejected || "{n}").replace("{n}", c.rejected);
+      if (c.stale) text += " · " + (T.outbox_stale || "");
+      pill.setAttribute("aria-label", text); pill.title = text;
+    }).catch(function () { pill.hidden = true; });
+  }
+  function replayOutbox() {
+    if (!Outbox) return;
+    Outbox.replay().catch(function () { /* offline or no IndexedDB: try again on the next trigger */ });
+  }
+  if (pill && Outbox && window.indexedDB) {  // logged in: the page has the tab bar and the badge
+    Outbox.setSession({ user: pill.dataset.user, csrf: cookie("sg_csrf") }).then(replayOutbox);
+    Outbox.onChange(renderOutboxPill);
+    renderOutboxPill();
+    window.addEventListener("online", replayOutbox);
+    if ("serviceWorker" in navigator) {
+      navigator.serviceWorker.ready.then(function (reg) {
+        if (reg.active) reg.active.postMessage({ type: "warm-pages", paths: ["/scan", "/outbox"] });
+      }).catch(function () {});
+    }
+  }
+
   window.salesgate = { api: api, uuid: uuid, toast: toast, cookie: cookie, errorText: errorText, T: T,
-                       showError: showError, checkFields: checkFields, busy: busy, keyFor: keyFor, forgetKey: forgetKey };
+                       showError: showError, checkFields: checkFields, busy: busy, keyFor: keyFor, forgetKey: forgetKey,
+                       outboxQueued: outboxQueued, save: save };
 })();

@@ -102,6 +102,7 @@ class TemplateField(Strict, kw_only=True):
     required: bool = False
     prefill: str | None = None
     options: list[Key] = []
+    option_names: dict[str, Text] = {}
 
 
 class Template(Strict, kw_only=True):
@@ -109,6 +110,8 @@ class Template(Strict, kw_only=True):
     name: Text
     scenario: Literal["trade_show", "repeat_order", "visit_log", "custom"]
     fields: list[TemplateField]
+    stage: Key | None = None  # repeat_order: the stage its new opportunity starts in (default: the first)
+    activity_kind: Literal["call", "visit", "meeting", "message", "note"] | None = None  # what saving records
 
 
 class Thresholds(Strict, kw_only=True):
@@ -327,7 +330,22 @@ def check_meaning(pb: Playbook) -> list[tuple[str, str]]:
         for fi, field in enumerate(template.fields):
             if field.type == "products" and not product_keys:
                 out.append((f"$.templates[{ti}].fields[{fi}]", "a products field needs the products catalogue"))
+            if field.prefill is not None and field.prefill not in PREFILL_SOURCES:
+                out.append((f"$.templates[{ti}].fields[{fi}].prefill",
+                            f"unknown prefill source {field.prefill!r}; use one of {', '.join(PREFILL_SOURCES)}"))
+        if template.stage is not None and (template.stage not in stage_keys or pb.stage(template.stage).terminal):
+            out.append((f"$.templates[{ti}].stage", f"{template.stage!r} is not an open stage"))
+        needs = {"repeat_order": ("customer", "products"), "visit_log": ("customer",)}.get(template.scenario, ())
+        kinds = {f.type for f in template.fields}
+        for kind in needs:
+            if kind not in kinds:
+                out.append((f"$.templates[{ti}].fields", f"a {template.scenario} template needs a {kind} field"))
     return out
+
+
+# Where a quick-entry field may take its first value from (a customer's history).
+PREFILL_SOURCES = ("customer.last_contract_no", "customer.last_delivery_date", "customer.last_products",
+                   "customer.last_quantity", "customer.key_contacts")
 
 
 def _check_node(node: Node, np: str, field_keys: set[str]) -> list[tuple[str, str]]:

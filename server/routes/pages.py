@@ -275,7 +275,13 @@ async def workbench_page(request: Request) -> Response:
 
 @get("/scan", include_in_schema=False)
 async def scan_page(request: Request) -> Response:
-    return render(request, "coming.html", tab="scan", title_key="scan")
+    return render(request, "scan.html", tab="scan")
+
+
+@get("/outbox", include_in_schema=False)
+async def outbox_page(request: Request) -> Response:
+    """Entries saved on the phone that wait to be sent, or that the server refused (pwa/static/outbox.js)."""
+    return render(request, "outbox.html")
 
 
 @get("/entry", include_in_schema=False)
@@ -345,4 +351,4 @@ async def manifest() -> Response:
 
 PAGE_HANDLERS = [home, login_page, offline_page, switch_language, customers_page, new_customer_page,
                  customer_page, pipeline_page, opportunity_page, workbench_page, scan_page, entry_page, me_page,
-                 inbox_page, checkin_page, service_worker, manifest]
+                 outbox_page, inbox_page, checkin_page, service_worker, manifest]

@@ -164,12 +164,40 @@ def browser(server):
 
 
 @pytest.fixture
-def context(browser, server):
+def launch_browser(server):
+    """``launch(*extra_args)``: Chromium with extra flags (e.g. a fake camera); the fixed-args
+    ``browser`` fixture stays as it is. Started after the server and closed before it, like it."""
+    from playwright.sync_api import sync_playwright
+
+    if not CHROMIUM.exists():
+        pytest.skip(SKIP_REASON)
+    with sync_playwright() as pw:
+        opened = []
+
+        def launch(*extra_args: str):
+            opened.append(pw.chromium.launch(executable_path=str(CHROMIUM), args=[*CHROMIUM_ARGS, *extra_args],
+                                             headless=True))
+            return opened[-1]
+        try:
+            yield launch
+        finally:
+            for b in opened:
+                b.close()
+
+
+def phone_context(browser, server, **options):
+    """A context like a phone (390x844, zh-CN, Shanghai time) with the service worker allowed."""
     ctx = browser.new_context(viewport=VIEWPORT, device_scale_factor=2, is_mobile=True, has_touch=True,
                               locale="zh-CN", timezone_id="Asia/Shanghai", base_url=server.base_url,
-                              service_workers="allow")
+                              service_workers="allow", **options)
     ctx.set_default_timeout(10_000)
     ctx.set_default_navigation_timeout(15_000)
+    return ctx
+
+
+@pytest.fixture
+def context(browser, server):
+    ctx = phone_context(browser, server)
     yield ctx
     ctx.close()
 

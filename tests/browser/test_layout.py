@@ -101,6 +101,7 @@ def test_layout_fits_a_phone_on_every_tab(page, full_of_data, js_errors):
         "me": "/me",
         "workbench": "/workbench",
         "scan": "/scan",
+        "outbox": "/outbox",
         "inbox": "/inbox",
     }
     found = {}

@@ -156,12 +156,15 @@ def test_offline_reload_shows_cached_page_and_unvisited_page_shows_offline(page,
     expect(page).to_have_url(re.compile(r"/entry$"))
     context.set_offline(True)
 
-    # Logging contact while offline says so, instead of failing silently.
+    # Logging contact while offline keeps it on the phone (the outbox) and says so; it is sent
+    # once the network is back.
     page.goto(f"/customers/{customer['id']}")
     expect(page.locator("#main").get_by_role("heading", name="王建国")).to_be_visible()
     page.locator("#activity-form").get_by_role("button", name="拜访").click()
-    expect(page.locator("#activity-form .form-error")).to_have_text("当前离线，请在网络恢复后重试。")
-    context.set_offline(False)
+    expect(page.locator(".toast")).to_have_text("已保存在本机，恢复网络后自动发送。")
+    expect(page.locator("#outbox-pill .outbox-count")).to_have_text("1")
+    context.set_offline(False)  # the browser's online event replays the outbox
+    expect(page.locator("#outbox-pill")).to_be_hidden()
     assert js_errors == []
 
 
