@@ -286,7 +286,12 @@ async def outbox_page(request: Request) -> Response:
 
 @get("/entry", include_in_schema=False)
 async def entry_page(request: Request) -> Response:
-    return render(request, "entry.html", tab="entry")
+    """The quick-entry scenarios of the playbook (an admin adds one without code)."""
+    locale = request_locale(request)
+    entries = [{"key": t.key, "name": t.name.pick(locale), "scenario": t.scenario,
+                "href": "/scan" if t.scenario == "trade_show" else f"/entry/{t.key}"}
+               for t in request.app.state.playbook.templates]
+    return render(request, "entry.html", tab="entry", entries=entries)
 
 
 @get("/me", include_in_schema=False)
