@@ -72,7 +72,10 @@ _SENTENCES = {
 
 def _validation_detail(exc: ValidationException) -> tuple[str, dict]:
     extra = exc.extra
-    items = extra if isinstance(extra, list) else []
+    # A parameter whose name Python or Litestar reserves (from, scope) is declared as from_, scope_ and
+    # read under an alias: name it as the client sent it.
+    items = [{**i, "key": i["key"].rstrip("_")} if isinstance(i, dict) and isinstance(i.get("key"), str)
+             and i["key"].endswith("_") else i for i in (extra if isinstance(extra, list) else [])]
     messages = []
     for item in items[:5]:
         if isinstance(item, dict):

@@ -47,6 +47,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     webhook_hosts: tuple[str, ...] = DEFAULT_WEBHOOK_HOSTS
     jobs_interval_seconds: int = 60
     public_url: str | None = None
+    meeting_url_template: str | None = None
     playbook: str | None = None
     host: str = "127.0.0.1"
     port: int = 8000
@@ -194,6 +195,19 @@ def _public_url(env: Mapping[str, str]) -> str | None:
     return raw
 
 
+def _meeting_url_template(env: Mapping[str, str]) -> str | None:
+    """The workbench's one-tap video meeting link, e.g. https://meet.example.com/new?invite={phone}."""
+    from server.domain.silence import meeting_template_problem
+
+    raw = (env.get("SALESGATE_MEETING_URL_TEMPLATE") or "").strip()
+    if not raw:
+        return None
+    problem = meeting_template_problem(raw)
+    if problem:
+        raise SettingsError(f"SALESGATE_MEETING_URL_TEMPLATE: {problem}")
+    return raw
+
+
 def _quiet_hours(env: Mapping[str, str]) -> str:
     from server.domain.alerts import parse_quiet_hours
 
@@ -258,6 +272,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         quiet_hours=_quiet_hours(env),
         jobs_interval_seconds=_int(env, "SALESGATE_JOBS_INTERVAL_SECONDS", 60, 1, 3600),
         public_url=_public_url(env),
+        meeting_url_template=_meeting_url_template(env),
         vapid_private_key=env.get("SALESGATE_VAPID_PRIVATE_KEY") or None,
         vapid_subject=env.get("SALESGATE_VAPID_SUBJECT") or "mailto:admin@salesgate.invalid",
         timezone=_timezone(env),

@@ -79,6 +79,38 @@ class Contact(Table):
     email = Varchar(length=254, null=True, default=None)
     is_key = Boolean(default=True)
     created_at = Timestamptz(default=TimestamptzNow())
+class CustomerSnooze(Table):
+    """A silent customer taken off the workbench until a day (inclusive, organisation time zone).
+
+    One row per customer: a new snooze replaces the last one; the audit log keeps the history.
+    """
+
+    id = UUID(primary_key=True)
+    customer = ForeignKey(Customer, on_delete=OnDelete.cascade, unique=True)
+    user = ForeignKey(User, on_delete=OnDelete.cascade)
+    reason = Varchar(length=200)
+    until = Date()
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class PhiSnapshot(Table):
+    """The PHI stock counts of one owner and team on one local day (the phi_snapshot job).
+
+    Completeness and silence are states, not events: the weekly trend reads them from here.
+    ``group_key`` is "owner:team", unique with ``day`` (hand-written index), so a rerun updates.
+    """
+
+    id = Serial(primary_key=True)
+    day = Date()
+    owner = UUID()
+    team = UUID(null=True, default=None)
+    group_key = Varchar(length=80)
+    required = Integer(default=0)
+    present = Integer(default=0)
+    open = Integer(default=0)
+    silent = Integer(default=0)
+    computed_at = Timestamptz(default=TimestamptzNow())
+
 
 
 class Opportunity(Table):
@@ -384,6 +416,8 @@ ALL_TABLES: list[type[Table]] = [
     User,
     Customer,
     Contact,
+    CustomerSnooze,
+    PhiSnapshot,
     Opportunity,
     OpportunityCollaborator,
     Activity,

@@ -17,7 +17,7 @@ import uuid
 from datetime import datetime, timezone
 from typing import Awaitable, Callable
 
-from server.jobs import deadlines, housekeeping, push, reconcile, webhooks
+from server.jobs import deadlines, housekeeping, push, reconcile, silent_digest, webhooks
 
 log = logging.getLogger("salesgate.jobs")
 
@@ -57,10 +57,11 @@ JOBS: dict[str, Job] = {
     "housekeeping": _housekeeping,
     "reconcile_attachments": _reconcile,
     "deadlines": deadlines.run,
+    "silent_digest": silent_digest.run,  # before push: its pushes go out in the same run
     "push": push.run,
     "webhooks": webhooks.run,
 }
-NEEDS_SETTINGS = {"deadlines", "push", "webhooks"}
+NEEDS_SETTINGS = {"deadlines", "push", "webhooks", "silent_digest"}
 
 
 async def run_once(now: datetime | None = None, deps: Deps | None = None) -> list[tuple[str, str]]:

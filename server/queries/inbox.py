@@ -61,6 +61,9 @@ def render(row: dict, pb: Playbook, tz: ZoneInfo, locale: str) -> tuple[str, str
     if kind == "support":
         return (_t(locale, N_("Support request from %(who)s"), who=params.get("by", "")),
                 str(params.get("text", "")), "/checkin")
+    if kind == "silent_digest":
+        return (_t(locale, N_("%(count)s customers went silent"), count=params.get("count", 0)),
+                _t(locale, N_("Call them from the workbench, or snooze the ones that may stay quiet.")), "/workbench")
     if kind == "test":
         return (_t(locale, N_("Salesgate test notification")),
                 _t(locale, N_("Notifications reach this device.")), "/me")

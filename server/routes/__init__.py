@@ -5,6 +5,7 @@ from server.routes.auth import AUTH_HANDLERS
 from server.routes.collab import COLLAB_HANDLERS
 from server.routes.entry_pages import ENTRY_PAGE_HANDLERS
 from server.routes.health import HEALTH_HANDLERS
+from server.routes.insight import INSIGHT_HANDLERS
 from server.routes.leads import LEADS_HANDLERS
 from server.routes.opportunities import OPPORTUNITY_HANDLERS
 from server.routes.pages import PAGE_HANDLERS
@@ -13,4 +14,4 @@ from server.routes.templates import TEMPLATE_HANDLERS
 
 ROUTE_HANDLERS = [*AUTH_HANDLERS, *API_HANDLERS, *HEALTH_HANDLERS, *PAGE_HANDLERS, *PLAYBOOK_HANDLERS, *OPPORTUNITY_HANDLERS, *ATTACHMENT_HANDLERS,
                   *ALERT_HANDLERS, *LEADS_HANDLERS, *COLLAB_HANDLERS,
-                  *TEMPLATE_HANDLERS, *ENTRY_PAGE_HANDLERS]
+                  *TEMPLATE_HANDLERS, *ENTRY_PAGE_HANDLERS, *INSIGHT_HANDLERS]

@@ -268,11 +268,6 @@ async def opportunity_page(request: Request[Viewer, str, object], opp_id: FromPa
                   kinds=[(k.key, k.name.pick(locale)) for k in pb.contribution_kinds])
 
 
-@get("/workbench", include_in_schema=False)
-async def workbench_page(request: Request) -> Response:
-    return render(request, "coming.html", tab="workbench", title_key="workbench")
-
-
 @get("/scan", include_in_schema=False)
 async def scan_page(request: Request) -> Response:
     return render(request, "scan.html", tab="scan")
@@ -355,5 +350,5 @@ async def manifest() -> Response:
 
 
 PAGE_HANDLERS = [home, login_page, offline_page, switch_language, customers_page, new_customer_page,
-                 customer_page, pipeline_page, opportunity_page, workbench_page, scan_page, entry_page, me_page,
+                 customer_page, pipeline_page, opportunity_page, scan_page, entry_page, me_page,
                  outbox_page, inbox_page, checkin_page, service_worker, manifest]

@@ -180,7 +180,7 @@ def test_manager_filters_the_pipeline_by_stage_and_owner(page, server, at_soluti
     fresh = server.api("POST", "/api/v1/opportunities", json={"customer_id": customer["id"], "title": "PLC 控制器备件"})
     assert fresh.status_code == 201, fresh.text
     log_in(page, "boss")
-    page.goto("/workbench")
+    page.goto("/customers")
     page.locator("#main").get_by_role("link", name="商机").click()
     rows = page.locator("#opportunity-list > li")
     expect(rows).to_have_count(2)
