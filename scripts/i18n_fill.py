@@ -399,7 +399,7 @@ ZH.update({
     "Days": "天数",
     "Files": "材料",
     "Silent": "沉默",
-    "Files and silence are recorded once a day; a week without a record shows —.": "材料与沉默每天记录一次；没有记录的周显示 —。",
+    "Files and silence are recorded once a day; a week without a record has no score.": "材料与沉默每天记录一次；没有记录的周不计得分。",
     "Team ranking": "团队排名",
     "Reps in the team": "团队成员",
     "silent": "沉默",

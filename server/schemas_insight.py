@@ -11,6 +11,8 @@ from msgspec import Meta
 from server.schemas import Id, In, Out
 
 WorkbenchScope = Literal["me", "team"]
+PhiScope = Literal["me", "team", "org"]
+Metric = Literal["stage_transition_days", "material_completeness", "silent_rate"]
 Reason = Annotated[str, Meta(min_length=1, max_length=200, description="why the customer may stay quiet; 1-200 characters")]
 
 
@@ -63,3 +65,81 @@ class SnoozeOut(Out, kw_only=True):
     created_at: datetime
 
 
+# ---- PHI
+
+class PhiCounts(Out, kw_only=True):
+    transitions: int
+    transition_days: float
+    required: int
+    present: int
+    open: int
+    silent: int
+
+
+class PhiWeek(Out, kw_only=True):
+    week_start: date
+    stage_transition_days: float | None
+    material_completeness: float | None
+    silent_rate: float | None
+    score: float | None
+
+
+class PhiRank(Out, kw_only=True):
+    id: str | None
+    name: str
+    score: float | None
+    stage_transition_days: float | None
+    material_completeness: float | None
+    silent_rate: float | None
+    open: int
+
+
+class PhiOut(Out, kw_only=True):
+    scope: PhiScope
+    team_id: str | None = None
+    from_: datetime = msgspec.field(name="from")
+    to: datetime
+    stage_transition_days: float | None
+    material_completeness: float | None
+    silent_rate: float | None
+    score: float | None
+    thresholds: dict[str, float]
+    healthy: dict[str, bool | None]
+    sub_scores: dict[str, float | None]
+    counts: PhiCounts
+    stocks_as_of: date | None = msgspec.field(default=None)
+    weekly: list[PhiWeek] = []
+    teams: list[PhiRank] = []
+    reps: list[PhiRank] = []
+
+
+class PhiOpportunity(Out, kw_only=True):
+    opportunity_id: str
+    title: str
+    customer_id: str
+    customer_name: str | None
+    owner_id: str
+    owner_name: str | None
+    stage: str
+    substate: str | None = None
+    amount: float | None = None
+    counted: bool = msgspec.field(default=False)
+    days: float | None = None
+    started_at: datetime | None = None
+    reached_at: datetime | None = None
+    required: list[str] = []
+    missing: list[str] = []
+    days_silent: int | None = None
+    threshold_days: int | None = None
+    last_contact_at: datetime | None = None
+
+
+class PhiOpportunityPage(Out, kw_only=True):
+    metric: Metric
+    scope: PhiScope
+    value: float | None
+    threshold: float
+    numerator: float
+    denominator: int
+    items: list[PhiOpportunity]
+    total: int

@@ -17,7 +17,7 @@ import uuid
 from datetime import datetime, timezone
 from typing import Awaitable, Callable
 
-from server.jobs import deadlines, housekeeping, push, reconcile, silent_digest, webhooks
+from server.jobs import deadlines, housekeeping, phi_snapshot, push, reconcile, silent_digest, webhooks
 
 log = logging.getLogger("salesgate.jobs")
 
@@ -60,8 +60,9 @@ JOBS: dict[str, Job] = {
     "silent_digest": silent_digest.run,  # before push: its pushes go out in the same run
     "push": push.run,
     "webhooks": webhooks.run,
+    "phi_snapshot": phi_snapshot.run,
 }
-NEEDS_SETTINGS = {"deadlines", "push", "webhooks", "silent_digest"}
+NEEDS_SETTINGS = {"deadlines", "push", "webhooks", "silent_digest", "phi_snapshot"}
 
 
 async def run_once(now: datetime | None = None, deps: Deps | None = None) -> list[tuple[str, str]]:

@@ -71,6 +71,13 @@ async def customer_where(scope: Scope):
     return await _where(scope, Customer, _collab_customer_ids)
 
 
+async def owner_team_where(scope: Scope, table):
+    """The scope's owners and teams over any table with owner and team columns, collaborations left out:
+    what a person or a team is measured by (the PHI, its daily snapshots), not what they may open."""
+    return await _where(Scope(everything=scope.everything, owner_ids=scope.owner_ids, team_ids=scope.team_ids),
+                        table, None)
+
+
 def _or(clauses):
     where = clauses[0]
     for clause in clauses[1:]:

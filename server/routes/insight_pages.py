@@ -1,4 +1,4 @@
-"""The Workbench tab: silent customers (/workbench)."""
+"""The Workbench tab: silent customers (/workbench), the Process Health Index (/health) and the deals behind it."""
 
 from __future__ import annotations
 
@@ -6,14 +6,17 @@ from datetime import datetime, timedelta, timezone
 from typing import Annotated, Literal
 
 from litestar import Request, Response, get
-from litestar.params import QueryParameter
+from litestar.params import FromQuery, QueryParameter
 
 from server.domain import silence
 from server.domain.access import Viewer
-from server.queries import workbench
+from server.errors import ApiError
+from server.queries import phi, phi_detail, workbench
 from server.routes.pages import _names, render, request_locale
+from server.schemas_insight import PhiWeek
 
 Req = Request[Viewer, str, object]
+CHART_W, CHART_H, PAD_X, PAD_TOP, PAD_BOTTOM = 340, 150, 28, 12, 26
 
 
 def _now() -> datetime:
@@ -21,7 +24,7 @@ def _now() -> datetime:
 
 
 def _team_view(viewer: Viewer) -> bool:
-    return viewer.is_admin or viewer.is_manager
+    return silence.team_scope_problem(viewer) is None
 
 
 @get("/workbench", include_in_schema=False)
@@ -39,4 +42,60 @@ async def workbench_page(request: Req, scope_: Annotated[Literal["me", "team"], 
                   tab="workbench")
 
 
-INSIGHT_PAGE_HANDLERS = [workbench_page]
+def trend_chart(weeks: list[PhiWeek]) -> dict:
+    """Where the weekly scores (0-100) go in the SVG: points, line segments (a week without a score
+    breaks the line) and the x labels (week start, MM-DD)."""
+    step = (CHART_W - 2 * PAD_X) / max(len(weeks) - 1, 1)
+    height = CHART_H - PAD_TOP - PAD_BOTTOM
+    points, segments, current = [], [], []
+    for i, week in enumerate(weeks):
+        x = round(PAD_X + i * step, 1)
+        if week.score is None:
+            if current:
+                segments.append(current)
+            current = []
+            points.append({"x": x, "y": None, "week": week})
+            continue
+        y = round(PAD_TOP + (100 - week.score) / 100 * height, 1)
+        current.append(f"{x},{y}")
+        points.append({"x": x, "y": y, "week": week})
+    if current:
+        segments.append(current)
+    grid = [{"value": v, "y": round(PAD_TOP + (100 - v) / 100 * height, 1)} for v in (0, 50, 100)]
+    return {"w": CHART_W, "h": CHART_H, "points": points, "lines": [" ".join(s) for s in segments if len(s) > 1],
+            "grid": grid, "label_y": CHART_H - 6, "left": PAD_X, "right": CHART_W - PAD_X}
+
+
+@get("/health", include_in_schema=False)
+async def health_page(request: Req,
+                      scope_: Annotated[Literal["me", "team", "org"] | None, QueryParameter(name="scope")] = None,
+                      team_id: Annotated[str | None, QueryParameter(max_length=64)] = None) -> Response:
+    state, viewer = request.app.state, request.user
+    scope = scope_ or ("team" if viewer.is_manager else "org" if viewer.is_admin else "me")
+    if not _team_view(viewer):
+        scope, team_id = "me", None
+    result = await phi.health(viewer, scope, team_id, state.playbook, state.settings.tz, _now())
+    return render(request, "health.html", phi=result, scope=scope, team_id=team_id or "",
+                  scopes=["me", "team", "org"] if _team_view(viewer) else ["me"], chart=trend_chart(result.weekly),
+                  th=state.playbook.phi, listing_allowed=scope != "org" or viewer.is_admin, tab="workbench")
+
+
+@get("/health/opportunities", include_in_schema=False)
+async def health_list_page(request: Req,
+                           metric: FromQuery[Literal["stage_transition_days", "material_completeness", "silent_rate"]],
+                           scope_: Annotated[Literal["me", "team", "org"], QueryParameter(name="scope")] = "me",
+                           team_id: Annotated[str | None, QueryParameter(max_length=64)] = None) -> Response:
+    state, scope = request.app.state, scope_
+    try:
+        page = await phi_detail.behind(request.user, metric, scope, team_id, state.playbook, state.settings.tz,
+                                       _now())
+    except ApiError as exc:
+        if exc.status_code != 403:
+            raise
+        return render(request, "health_list.html", page=None, refused=exc.detail, metric=metric, scope=scope,
+                      team_id=team_id or "", tab="workbench", status=403)
+    return render(request, "health_list.html", page=page, refused=None, metric=metric, scope=scope,
+                  team_id=team_id or "", names=_names(state.playbook, request_locale(request)), tab="workbench")
+
+
+INSIGHT_PAGE_HANDLERS = [workbench_page, health_page, health_list_page]

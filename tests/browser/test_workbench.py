@@ -1,5 +1,6 @@
 """The Workbench tab in a real Chromium on a phone (zh-CN, 390x844): a rep calls down the silent customers
-(log a contact, snooze one with a reason)."""
+(log a contact, snooze one with a reason), a manager reads the Process Health Index and taps a number
+to see the deals behind it."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from tests.browser.helpers import CHROMIUM, SKIP_REASON, log_in, screenshot
+from tests.browser.helpers import CHROMIUM, SKIP_REASON, log_in, move_with_override, screenshot
 
 if not CHROMIUM.exists():
     pytest.skip(SKIP_REASON, allow_module_level=True)
@@ -94,3 +95,43 @@ def test_rep_logs_a_contact_and_snoozes_from_the_workbench(page, server, silent,
     screenshot(page, "32-workbench-done")
     assert js_errors == []
 
+
+def test_manager_reads_the_health_index_and_taps_through_to_the_deals(page, server, silent, js_errors):
+    server.add_user("boss", roles="manager", display_name="王经理", token=False)  # manages Team A
+    server.add_user("admin", roles="admin", display_name="系统管理员", team=None)
+    move_with_override(server, silent["opp"]["id"], "needs_analysis", "solution_confirmed")
+    log_in(page, "boss")
+    page.goto("/workbench?scope=team")
+    expect(page.locator("#silent-list > li")).to_have_count(2)
+    expect(page.locator(".scope-switch [aria-current=page]")).to_have_text("我的团队")
+    expect(page.locator("#silent-list > li").first).to_contain_text("李销售")  # whose customer it is
+
+    page.get_by_role("link", name="过程健康度").click()
+    expect(page).to_have_url(re.compile(r"/health$"))
+    expect(page.locator(".scope-switch [aria-current=page]")).to_have_text("我的团队")
+    # one deal reached solution confirmed today (0.0 days); it owes its stamped letter; it is silent
+    expect(page.locator("#metric-stage_transition_days .phi-metric-value")).to_have_text("0.0 天")
+    expect(page.locator("#metric-material_completeness .phi-metric-value")).to_have_text("0.0%")
+    expect(page.locator("#metric-silent_rate .phi-metric-value")).to_have_text("100.0%")
+    # (100 + 0 + 8.5) / 3 = 36.2
+    expect(page.locator("#phi-score-value")).to_have_text("36.2 / 100")
+    expect(page.locator("#phi-ranking li")).to_have_count(1)
+    expect(page.locator("#phi-ranking li")).to_contain_text("李销售")
+    expect(page.locator(".phi-chart desc")).to_contain_text("每周 PHI 得分")
+    assert page.evaluate(LAYOUT_PROBLEMS_JS, MIN_TARGET_PX) == []
+    page.evaluate("window.scrollTo(0, 0)")
+    screenshot(page, "33-health")
+    screenshot(page, "33b-health-full", full_page=True)
+
+    page.locator("#metric-silent_rate").click()
+    expect(page).to_have_url(re.compile(r"/health/opportunities\?metric=silent_rate&scope=team$"))
+    expect(page.locator("#phi-explain")).to_contain_text("1 个进行中商机中，1 个超过所处阶段的沉默阈值")
+    deals = page.locator("#phi-deals li")
+    expect(deals).to_have_count(1)
+    expect(deals.first).to_contain_text("二号产线伺服驱动器扩产")
+    expect(deals.first).to_contain_text("12 天")
+    assert page.evaluate(LAYOUT_PROBLEMS_JS, MIN_TARGET_PX) == []
+    screenshot(page, "34-health-deals")
+    deals.first.get_by_role("link").click()
+    expect(page).to_have_url(re.compile(r"/opportunities/[0-9a-f-]{36}$"))
+    assert js_errors == []
