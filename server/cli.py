@@ -119,6 +119,25 @@ def _start_local_s3(settings: Settings):
     return proc, settings
 
 
+def _uvicorn_server_class():
+    import contextlib
+
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        """uvicorn re-raises a caught SIGTERM after its graceful shutdown, which would end this process
+        before it stops the bundled storage server (systemd and `docker stop` send SIGTERM): the
+        shutdown has happened by then, so the signal is not raised again and `serve` cleans up."""
+
+        @contextlib.contextmanager
+        def capture_signals(self):
+            with super().capture_signals():
+                yield
+                self._captured_signals.clear()
+
+    return Server
+
+
 def cmd_serve(args) -> int:
     import uvicorn
 
@@ -129,6 +148,7 @@ def cmd_serve(args) -> int:
     settings = _settings()
     if args.port:
         settings = msgspec.structs.replace(settings, port=args.port)
+    _Server = _uvicorn_server_class()
     proc = None
     try:
         if not settings.s3_endpoint:
@@ -151,7 +171,7 @@ def cmd_serve(args) -> int:
                                 log_level=settings.log_level.lower(), server_header=False,
                                 ssl_certfile=args.tls[0] if args.tls else None,
                                 ssl_keyfile=args.tls[1] if args.tls else None)
-        uvicorn.Server(config).run()
+        _Server(config).run()
     except KeyboardInterrupt:
         pass
     finally:

@@ -60,7 +60,9 @@ def free_ports(count: int) -> list[int]:
 def _die_with_parent() -> None:  # runs in the child before exec
     try:
         libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+        # If this process dies without stopping it (SIGKILL, a crash), nobody else will: kill it
+        # outright rather than leave an orphan holding the data directory and its ports.
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
     except OSError:
         pass
     os.setpgrp()  # Ctrl-C in the terminal reaches only us; we stop the child ourselves

@@ -15,6 +15,7 @@ from server.errors import ApiError
 from server.queries import alerting, audit
 from server.queries.attachments import visible_opportunity
 from server.queries.common import parse_id, sid, utcnow
+from server.queries.opp_facts import list_of
 from server.schemas_collab import (
     CheckinIn,
     CheckinOut,
@@ -123,22 +124,10 @@ async def team_heat(viewer: Viewer, scope: str, pb: Playbook, since: datetime) -
 
 def _checkin_out(row: dict, names: dict[str, str]) -> CheckinOut:
     support = [SupportOut(user_id=s["user_id"], user_name=names.get(s["user_id"]), text=s["text"])
-               for s in fields_list(row["support"])]
+               for s in list_of(row["support"])]
     return CheckinOut(id=str(row["id"]), user_id=str(row["user"]), user_name=names.get(str(row["user"])),
-                      day=row["day"], done=fields_list(row["done"]), tomorrow=fields_list(row["tomorrow"]),
-                      support=support, attachment_ids=fields_list(row["attachments"]), updated_at=row["updated_at"])
-
-
-def fields_list(value) -> list:
-    if isinstance(value, list):
-        return value
-    import json
-
-    try:
-        parsed = json.loads(value or "[]")
-    except (TypeError, ValueError):
-        return []
-    return parsed if isinstance(parsed, list) else []
+                      day=row["day"], done=list_of(row["done"]), tomorrow=list_of(row["tomorrow"]),
+                      support=support, attachment_ids=list_of(row["attachments"]), updated_at=row["updated_at"])
 
 
 async def _names(ids) -> dict[str, str]:
@@ -192,7 +181,7 @@ async def my_checkin(viewer: Viewer, day: date) -> CheckinOut | None:
     row = await Checkin.select().where((Checkin.user == viewer.id) & (Checkin.day == day)).first().run()
     if row is None:
         return None
-    names = await _names([row["user"], *[s["user_id"] for s in fields_list(row["support"])]])
+    names = await _names([row["user"], *[s["user_id"] for s in list_of(row["support"])]])
     return _checkin_out(row, names)
 
 
@@ -210,7 +199,7 @@ async def team_checkins(viewer: Viewer, day: date) -> TeamCheckins:
     ids = [m["id"] for m in people]
     rows = await Checkin.select().where(Checkin.user.is_in(ids) & (Checkin.day == day)).run() if ids else []
     names = {str(m["id"]): m["display_name"] for m in people}
-    names.update(await _names([s["user_id"] for r in rows for s in fields_list(r["support"])]))
+    names.update(await _names([s["user_id"] for r in rows for s in list_of(r["support"])]))
     done = {str(r["user"]) for r in rows}
     return TeamCheckins(day=day, items=[_checkin_out(r, names) for r in rows],
                         missing=[{"user_id": str(m["id"]), "user_name": m["display_name"]}

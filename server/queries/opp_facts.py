@@ -17,14 +17,23 @@ async def bump_facts(opp_id) -> None:
         Opportunity.id == opp_id).run()
 
 
-def fields_of(value) -> dict:
-    if isinstance(value, dict):
+def _json(value, kind: type):
+    """A JSON column's value (Piccolo hands back text on some engines): a `kind`, or an empty one."""
+    if isinstance(value, kind):
         return value
     try:
-        parsed = json.loads(value or "{}")
+        parsed = json.loads(value or "null")
     except (TypeError, ValueError):
-        return {}
-    return parsed if isinstance(parsed, dict) else {}
+        return kind()
+    return parsed if isinstance(parsed, kind) else kind()
+
+
+def fields_of(value) -> dict:
+    return _json(value, dict)
+
+
+def list_of(value) -> list:
+    return _json(value, list)
 
 
 async def present_materials(opp_id) -> frozenset[str]:

@@ -102,7 +102,8 @@ def test_serve_starts_local_s3_and_stops_it_with_the_app(database_url, tmp_path,
         assert _pid_alive(weed_pid)
         assert (tmp_path / "media" / "weed").is_dir()
         proc.send_signal(stop_signal)
-        proc.wait(timeout=30)
+        # a clean exit: serve itself stopped weed (not the kernel's parent-death signal)
+        assert proc.wait(timeout=30) == 0
         for _ in range(50):
             if not _pid_alive(weed_pid):
                 break
