@@ -148,8 +148,10 @@ class IdempotencyMiddleware(ASGIMiddleware):
         content_type = next((v.decode("latin-1") for k, v in captured["headers"]
                              if k.lower() == b"content-type"), "application/json")
         encoding = next((v.decode("latin-1") for k, v in captured["headers"] if k.lower() == b"content-encoding"), None)
-        if status >= 500 or status in (408, 429) or len(body) > MAX_STORED_BODY:
-            # Not a final answer: let the client retry with the same key.
+        no_store = any(k.lower() == b"cache-control" and b"no-store" in v.lower() for k, v in captured["headers"])
+        if status >= 500 or status in (408, 429) or len(body) > MAX_STORED_BODY or no_store:
+            # Not a final answer: let the client retry with the same key. An answer marked no-store
+            # holds a secret shown once (a temporary password) and is not kept in the database.
             await IdempotencyKey.delete().where(IdempotencyKey.scope_key == scope_key).run()
             return
         await IdempotencyKey.update({

@@ -60,6 +60,7 @@ class UserOut(Out, kw_only=True):
 class LoginOut(Out, kw_only=True):
     user: UserOut
     csrf_token: str
+    must_change_password: bool = False  # an admin set a temporary password: change it before anything else
 
 
 # ---- customers

@@ -45,6 +45,16 @@ def forget_viewer(user_id: str) -> None:
     _viewer_cache.pop(user_id, None)
 
 
+def forget_all_viewers() -> None:
+    """After an admin changes roles, teams or managers: this process sees it at once (others
+    within the cache's 10 seconds; sessions and tokens of a disabled user end at once everywhere)."""
+    _viewer_cache.clear()
+
+
+# With a temporary password, a browser session may only change it (pages redirect to /password).
+PASSWORD_CHANGE_PATHS = {"/api/v1/me", "/api/v1/me/password", "/api/v1/auth/logout"}
+
+
 class AuthMiddleware(AbstractAuthenticationMiddleware):
     async def authenticate_request(self, connection: ASGIConnection) -> AuthenticationResult:
         settings = connection.app.state.settings
@@ -70,7 +80,12 @@ class AuthMiddleware(AbstractAuthenticationMiddleware):
             if not sent or not hmac.compare_digest(sent, csrf):
                 raise ApiError(403, "csrf_failed",
                                "The request lacks a valid CSRF token; reload the page and try again.")
-        return await self._result(user_id, "session")
+        result = await self._result(user_id, "session")
+        path = connection.scope["path"]
+        if result.user.must_change_password and path.startswith("/api/") and path not in PASSWORD_CHANGE_PATHS:
+            raise ApiError(403, "password_change_required",
+                           "Your password is a temporary one: change it first (POST /api/v1/me/password).")
+        return result
 
     async def _result(self, user_id: str, kind: str) -> AuthenticationResult:
         viewer = await cached_viewer(user_id)

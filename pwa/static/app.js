@@ -151,8 +151,10 @@
       if (!checkFields(login)) return;
       busy(login, true);
       try {
-        await api("POST", "/api/v1/auth/login", formData(login));
-        location.href = login.dataset.next || "/customers";
+        var answer = await api("POST", "/api/v1/auth/login", formData(login));
+        var next = login.dataset.next || "/customers";
+        // A temporary password from an admin: choose one's own first (routes/account.py).
+        location.href = answer && answer.must_change_password ? "/password?next=" + encodeURIComponent(next) : next;
       } catch (e) { showError(login, e.message); } finally { busy(login, false); }
     });
   }

@@ -25,6 +25,8 @@ class Viewer(msgspec.Struct, frozen=True, kw_only=True):
     managed_team_ids: tuple[str, ...] = ()
     report_ids: tuple[str, ...] = ()
     locale: str | None = None
+    # A temporary password (set by an admin) must be changed before anything else is done.
+    must_change_password: bool = False
 
     @property
     def is_admin(self) -> bool:

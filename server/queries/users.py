@@ -12,7 +12,7 @@ from server.domain.access import Viewer, roles_from_db, roles_to_db
 from server.queries import audit
 from server.queries.common import sid, utcnow
 from server.schemas import UserOut
-from server.tables import ApiToken, Session, Team, User
+from server.tables import ApiToken, PushSubscription, Session, Team, User
 
 _hasher = PasswordHasher()
 # A hash to verify against when the user does not exist, so that timing does
@@ -85,6 +85,7 @@ async def viewer_for(user_id) -> Viewer | None:
         roles=roles_from_db(row["roles"]), team_id=sid(row["team"]), manager_id=sid(row["manager"]),
         managed_team_ids=tuple(str(t["id"]) for t in managed),
         report_ids=tuple(str(r["id"]) for r in reports), locale=row["locale"],
+        must_change_password=bool(row["must_change_password"]),
     )
 
 
@@ -98,16 +99,20 @@ async def find_by_username(username: str) -> dict | None:
     return await User.select().where(User.username == username).first().run()
 
 
-async def disable_user(user_id, *, actor_id=None) -> None:
-    """Disabling ends every session and token of the user at once."""
+async def disable_user(user_id, *, actor_id=None, ip: str | None = None) -> None:
+    """Disabling ends every session and token of the user at once, and forgets their devices
+    (their push subscriptions, and with them any push still queued for them)."""
     now = utcnow()
     async with write_transaction():
         await User.update({User.active: False, User.disabled_at: now}).where(User.id == user_id).run()
-        await Session.update({Session.revoked_at: now}).where(
-            (Session.user == user_id) & Session.revoked_at.is_null()).run()
-        await ApiToken.update({ApiToken.revoked_at: now}).where(
-            (ApiToken.user == user_id) & ApiToken.revoked_at.is_null()).run()
-        await audit.record("user.disable", actor_id=actor_id, target_type="user", target_id=user_id)
+        sessions = await Session.update({Session.revoked_at: now}).where(
+            (Session.user == user_id) & Session.revoked_at.is_null()).returning(Session.id).run()
+        tokens = await ApiToken.update({ApiToken.revoked_at: now}).where(
+            (ApiToken.user == user_id) & ApiToken.revoked_at.is_null()).returning(ApiToken.id).run()
+        devices = await PushSubscription.delete().where(PushSubscription.user == user_id).returning(
+            PushSubscription.id).run()
+        await audit.record("user.disable", actor_id=actor_id, target_type="user", target_id=user_id, ip=ip,
+                           detail={"sessions": len(sessions), "tokens": len(tokens), "devices": len(devices)})
 
 
 async def set_locale(user_id, locale: str) -> None:

@@ -1,3 +1,4 @@
+from server.routes.admin import ADMIN_HANDLERS
 from server.routes.alerts import ALERT_HANDLERS
 from server.routes.api import API_HANDLERS
 from server.routes.attachments import ATTACHMENT_HANDLERS
@@ -15,3 +16,4 @@ from server.routes.templates import TEMPLATE_HANDLERS
 ROUTE_HANDLERS = [*AUTH_HANDLERS, *API_HANDLERS, *HEALTH_HANDLERS, *PAGE_HANDLERS, *PLAYBOOK_HANDLERS, *OPPORTUNITY_HANDLERS, *ATTACHMENT_HANDLERS,
                   *ALERT_HANDLERS, *LEADS_HANDLERS, *COLLAB_HANDLERS,
                   *TEMPLATE_HANDLERS, *ENTRY_PAGE_HANDLERS, *INSIGHT_HANDLERS]
+ROUTE_HANDLERS += ADMIN_HANDLERS  # users, teams, import, audit log; /password (routes/admin.py)

@@ -11,7 +11,7 @@ from litestar.params import JSONBody
 from server.errors import ApiError
 from server.queries import audit, sessions, users
 from server.schemas import LoginIn, LoginOut, TokenIn, TokenOut
-from server.security import CSRF_COOKIE, SESSION_COOKIE, cached_viewer
+from server.security import CSRF_COOKIE, SESSION_COOKIE, cached_viewer, forget_viewer
 
 PUBLIC = {"exclude_from_auth": True}
 
@@ -52,10 +52,11 @@ async def login(request: Request, data: JSONBody[LoginIn]) -> Response[LoginOut]
                                         user_agent=request.headers.get("user-agent"),
                                         replaces=request.cookies.get(SESSION_COOKIE))
     await audit.record("login", actor_id=user_id, ip=client_ip(request))
+    forget_viewer(user_id)  # a password reset elsewhere may have changed it
     viewer = await cached_viewer(user_id)
     secure, max_age = _secure(request), int(absolute.total_seconds())
     return Response(
-        LoginOut(user=users.user_out(viewer), csrf_token=new.csrf),
+        LoginOut(user=users.user_out(viewer), csrf_token=new.csrf, must_change_password=viewer.must_change_password),
         cookies=[
             Cookie(key=SESSION_COOKIE, value=new.token, httponly=True, samesite="lax", secure=secure,
                    path="/", max_age=max_age),
@@ -80,6 +81,10 @@ async def logout(request: Request) -> Response[None]:
 @post("/api/v1/auth/tokens", opt=PUBLIC, status_code=201, tags=["auth"])
 async def create_token(request: Request, data: JSONBody[TokenIn]) -> TokenOut:
     user_id = await _check_credentials(request, data.username, data.password)
+    viewer = await users.viewer_for(user_id)
+    if viewer is not None and viewer.must_change_password:
+        raise ApiError(403, "password_change_required",
+                       "This password is a temporary one: log in to the app and change it before creating a token.")
     token, token_id = await sessions.create_token(user_id, data.name)
     await audit.record("token.create", actor_id=user_id, target_type="api_token", target_id=token_id,
                        detail={"name": data.name}, ip=client_ip(request))

@@ -71,6 +71,9 @@ def render(request: Request, template: str, *, status: int = 200, **context) -> 
     settings = request.app.state.settings
     locale = request_locale(request)
     viewer = request.scope.get("user")
+    if getattr(viewer, "must_change_password", False) and template != "password.html":
+        # an admin set a temporary password: nothing else until it is changed (routes/account.py)
+        return Redirect(f"/password?next={request.url.path}", status_code=303)
     i18n.set_locale(locale)
     html = _env.get_template(template).render(
         viewer=viewer, locale=locale, lang_tag=locale.replace("_", "-"), path=request.url.path,
