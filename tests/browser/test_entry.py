@@ -61,3 +61,22 @@ def test_visit_log_with_chips_and_the_entry_tab_lists_the_templates(page, server
     acts = server.api("GET", f"/api/v1/customers/{customer['id']}/activities").json()["items"]
     assert acts[0]["kind"] == "visit" and "需要报价" in acts[0]["note"]
     assert js_errors == []
+
+
+def test_repeat_order_saved_offline_waits_in_the_outbox_and_arrives_once(page, context, server, customer, js_errors):
+    log_in(page)
+    page.goto(f"/entry/repeat_order?customer_id={customer['id']}")
+    form = page.locator("#entry-form")
+    form.get_by_label("伺服驱动器").check()
+    form.get_by_label("数量").fill("6")
+    form.get_by_role("button", name="下周").click()
+    context.set_offline(True)
+    form.get_by_role("button", name="保存").click()
+    expect(page.locator(".toast")).to_have_text("已保存在本机，恢复网络后自动发送。")
+    expect(page.locator("#outbox-pill .outbox-count")).to_have_text("1")
+    assert server.api("GET", "/api/v1/opportunities").json()["items"] == []
+    context.set_offline(False)  # the online event replays the outbox
+    expect(page.locator("#outbox-pill")).to_be_hidden()
+    deals = server.api("GET", "/api/v1/opportunities").json()["items"]
+    assert [(d["stage"], d["fields"]["quantity"]) for d in deals] == [("price_comparison", 6)]
+    assert js_errors == []
