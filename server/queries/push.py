@@ -72,19 +72,25 @@ async def list_subscriptions(viewer: Viewer) -> SubscriptionList:
     return SubscriptionList(items=[_out(r) for r in rows])
 
 
-_CLAIM = ("UPDATE push_outbox SET claim = {}, claimed_until = {} WHERE id IN (SELECT id FROM push_outbox "
-          "WHERE status = 'pending' AND not_before <= {} AND (claimed_until IS NULL OR claimed_until < {}) "
-          "ORDER BY not_before LIMIT {}%s)")
+# The claim returns the claimed ids, so the rows are then read by primary key (reading them back by
+# `claim`, which has no index, scanned the whole outbox, sent history included, every minute).
+# = ANY(ARRAY(…)) on PostgreSQL: IN (…) can become a hash semi-join over a sequential scan.
+_CLAIM_PG = ("UPDATE push_outbox SET claim = {}, claimed_until = {} WHERE id = ANY(ARRAY(SELECT id FROM push_outbox "
+             "WHERE status = 'pending' AND not_before <= {} AND (claimed_until IS NULL OR claimed_until < {}) "
+             "ORDER BY not_before LIMIT {} FOR UPDATE SKIP LOCKED)) RETURNING id")
+_CLAIM_SQLITE = ("UPDATE push_outbox SET claim = {}, claimed_until = {} WHERE id IN (SELECT id FROM push_outbox "
+                 "WHERE status = 'pending' AND not_before <= {} AND (claimed_until IS NULL OR claimed_until < {}) "
+                 "ORDER BY not_before LIMIT {}) RETURNING id")
 
 
-async def _claim(now: datetime, batch: int) -> str:
+async def _claim(now: datetime, batch: int) -> list[int]:
     claim = uuid.uuid4().hex
     engine = current_engine()
-    sql = _CLAIM % (" FOR UPDATE SKIP LOCKED" if engine.engine_type == "postgres" else "")
+    sql = _CLAIM_PG if engine.engine_type == "postgres" else _CLAIM_SQLITE
     async with write_transaction():
-        await engine.run_querystring(raw_sql(sql, claim, utc(now + timedelta(seconds=CLAIM_SECONDS)), utc(now),
-                                          utc(now), batch))
-    return claim
+        rows = await engine.run_querystring(raw_sql(sql, claim, utc(now + timedelta(seconds=CLAIM_SECONDS)),
+                                                    utc(now), utc(now), batch))
+    return [r["id"] for r in rows or ()]
 
 
 def payload(row: dict, pb: Playbook, tz: ZoneInfo) -> str:
@@ -103,16 +109,24 @@ def payload(row: dict, pb: Playbook, tz: ZoneInfo) -> str:
 async def deliver(now: datetime, sender: PushSender, pb: Playbook, tz: ZoneInfo, hosts: tuple[str, ...],
                   batch: int = 2000) -> dict[str, int]:
     """Send every due push once. Returns counts by outcome."""
-    claim = await _claim(now, batch)
+    counts = {"sent": 0, "gone": 0, "retry": 0, "failed": 0, "cancelled": 0}
+    ids = await _claim(now, batch)
+    if not ids:
+        return counts
     cols = [PushOutbox.id, PushOutbox.attempts, PushOutbox.subscription, PushOutbox.subscription.endpoint,
             PushOutbox.subscription.p256dh, PushOutbox.subscription.auth, PushOutbox.subscription.locale]
-    rows = await PushOutbox.select(*cols, *_inbox_columns()).where(PushOutbox.claim == claim).run()
-    counts = {"sent": 0, "gone": 0, "retry": 0, "failed": 0, "cancelled": 0}
+    rows = []
+    for start in range(0, len(ids), _CHUNK):
+        rows += await PushOutbox.select(*cols, *_inbox_columns()).where(
+            PushOutbox.id.is_in(ids[start:start + _CHUNK])).run()
     live = [r for r in rows if r["inbox_item.alert.closed_at"] is None]
     closed = [r["id"] for r in rows if r["inbox_item.alert.closed_at"] is not None]
     results = await asyncio.gather(*[_send_one(sender, r, pb, tz, hosts) for r in live])
     await _record(now, live, results, closed, counts)
     return counts
+
+
+_CHUNK = 500  # ids per IN (…): well inside SQLite's limit on bound parameters
 
 
 def _inbox_columns():
@@ -134,39 +148,59 @@ async def _send_one(sender: PushSender, row: dict, pb: Playbook, tz: ZoneInfo, h
                              payload(flat, pb, tz), urgency=urgency, topic=push_topic(row["inbox_item.alert.id"]))
 
 
-async def _record(now: datetime, rows: list[dict], results: list[PushResult], closed: list, counts: dict) -> None:
-    async with write_transaction():
-        if closed:
-            await PushOutbox.update({PushOutbox.status: "cancelled"}).where(PushOutbox.id.is_in(closed)).run()
-            counts["cancelled"] += len(closed)
-        for row, result in zip(rows, results):
-            await _record_one(now, row, result, counts)
-
-
-async def _record_one(now: datetime, row: dict, result: PushResult, counts: dict) -> None:
-    where = PushOutbox.id == row["id"]
+def _outcome(result: PushResult) -> str:
     if 200 <= result.status < 300:
-        counts["sent"] += 1
-        await PushOutbox.update({PushOutbox.status: "sent", PushOutbox.sent_at: now, PushOutbox.claim: None,
-                                 PushOutbox.attempts: row["attempts"] + 1}).where(where).run()
-        await PushSubscription.update({PushSubscription.last_sent_at: now}).where(
-            PushSubscription.id == row["subscription"]).run()
-    elif result.status in (404, 410):
-        counts["gone"] += 1  # the browser unsubscribed or the subscription expired: forget the device
-        await PushSubscription.delete().where(PushSubscription.id == row["subscription"]).run()
-    elif result.status in (0, 408, 429) or result.status >= 500:
+        return "sent"
+    if result.status in (404, 410):
+        return "gone"  # the browser unsubscribed or the subscription expired: forget the device
+    if result.status in (0, 408, 429) or result.status >= 500:
+        return "retry"
+    return "failed"
+
+
+async def _record(now: datetime, rows: list[dict], results: list[PushResult], closed: list, counts: dict) -> None:
+    """Write every outcome with a few set-based UPDATEs (one statement per row took most of a batch's time)."""
+    sent, gone, later = [], set(), {}
+    for row, result in zip(rows, results):
+        outcome = _outcome(result)
         attempts = row["attempts"] + 1
-        give_up = attempts >= MAX_ATTEMPTS
-        counts["failed" if give_up else "retry"] += 1
-        await PushOutbox.update({
-            PushOutbox.status: "failed" if give_up else "pending", PushOutbox.attempts: attempts,
-            PushOutbox.claim: None, PushOutbox.claimed_until: None, PushOutbox.last_error: (result.error or "")[:300],
-            PushOutbox.not_before: now + retry_delay(attempts, result.retry_after)}).where(where).run()
-    else:
-        counts["failed"] += 1
-        await PushOutbox.update({PushOutbox.status: "failed", PushOutbox.attempts: row["attempts"] + 1,
-                                 PushOutbox.claim: None, PushOutbox.last_error: (result.error or "")[:300]}).where(
-            where).run()
+        if outcome == "retry" and attempts >= MAX_ATTEMPTS:
+            outcome = "failed"
+        counts[outcome] += 1
+        if outcome == "sent":
+            sent.append(row)
+        elif outcome == "gone":
+            gone.add(row["subscription"])
+        else:  # rows with the same next state share one UPDATE
+            values = {PushOutbox.attempts: attempts, PushOutbox.claim: None,
+                      PushOutbox.last_error: (result.error or "")[:300]}
+            if outcome == "retry":
+                values.update({PushOutbox.status: "pending", PushOutbox.claimed_until: None,
+                               PushOutbox.not_before: now + retry_delay(attempts, result.retry_after)})
+            else:
+                values[PushOutbox.status] = "failed"
+            key = tuple(sorted((c._meta.name, v) for c, v in values.items()))
+            later.setdefault(key, (values, []))[1].append(row["id"])
+    async with write_transaction():
+        for ids in _chunks(closed):
+            await PushOutbox.update({PushOutbox.status: "cancelled"}).where(PushOutbox.id.is_in(ids)).run()
+        counts["cancelled"] += len(closed)
+        for ids in _chunks([r["id"] for r in sent]):
+            await PushOutbox.update({PushOutbox.status: "sent", PushOutbox.sent_at: now, PushOutbox.claim: None,
+                                     PushOutbox.attempts: PushOutbox.attempts + 1}).where(
+                PushOutbox.id.is_in(ids)).run()
+        for ids in _chunks(list(dict.fromkeys(r["subscription"] for r in sent))):
+            await PushSubscription.update({PushSubscription.last_sent_at: now}).where(
+                PushSubscription.id.is_in(ids)).run()
+        for ids in _chunks(list(gone)):
+            await PushSubscription.delete().where(PushSubscription.id.is_in(ids)).run()
+        for values, ids in later.values():
+            for chunk in _chunks(ids):
+                await PushOutbox.update(values).where(PushOutbox.id.is_in(chunk)).run()
+
+
+def _chunks(items: list) -> list[list]:
+    return [items[i:i + _CHUNK] for i in range(0, len(items), _CHUNK)]
 
 
 async def pending_for(user_id) -> int:
