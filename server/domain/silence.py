@@ -79,12 +79,23 @@ def stage_weight(pb: Playbook, stage: str | None) -> float:
     return 1.0 + stages.index(stage) / (len(stages) - 1)
 
 
-def risk(pb: Playbook, *, basis: datetime, stage: str | None, amount: float | None, now: datetime) -> float:
-    """Days past the threshold, weighted by amount and stage (see the module docstring); 0 when not silent."""
-    over = (now - basis) / DAY - threshold_days(pb, stage)
+def stage_factors(pb: Playbook) -> dict[str | None, tuple[int, float]]:
+    """(threshold days, stage weight) of every open stage, and of None (a customer without an open deal)."""
+    table: dict[str | None, tuple[int, float]] = {None: (pb.silence_days, 1.0)}
+    for key in open_stages(pb):
+        table[key] = (threshold_days(pb, key), stage_weight(pb, key))
+    return table
+
+
+def risk(pb: Playbook, *, basis: datetime, stage: str | None, amount: float | None, now: datetime,
+         factors: dict[str | None, tuple[int, float]] | None = None) -> float:
+    """Days past the threshold, weighted by amount and stage (see the module docstring); 0 when not silent.
+    `factors` (from stage_factors) saves working out the stage's numbers again for every row."""
+    threshold, weight = (factors or {}).get(stage) or (threshold_days(pb, stage), stage_weight(pb, stage))
+    over = (now - basis) / DAY - threshold
     if over <= 0:
         return 0.0
-    return round(over * amount_weight(amount) * stage_weight(pb, stage), 2)
+    return round(over * amount_weight(amount) * weight, 2)
 
 
 class Candidate(msgspec.Struct, frozen=True, kw_only=True):
@@ -104,8 +115,9 @@ def most_at_risk(pb: Playbook, candidates: list[Candidate], now: datetime) -> li
     """
     best: dict[str, tuple[Candidate, float]] = {}
     deals: dict[str, int] = {}
+    factors = stage_factors(pb)
     for c in candidates:
-        score = risk(pb, basis=c.basis, stage=c.stage, amount=c.amount, now=now)
+        score = risk(pb, basis=c.basis, stage=c.stage, amount=c.amount, now=now, factors=factors)
         if c.opportunity_id is not None:
             deals[c.customer_id] = deals.get(c.customer_id, 0) + 1
         kept = best.get(c.customer_id)

@@ -7,6 +7,7 @@ one row per customer (its riskiest deal) and orders them by risk.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -58,8 +59,10 @@ async def _wheres(viewer: Viewer, scope_name: str):
 
 
 async def _rows(pb: Playbook, now: datetime, opp_where, customer_where) -> list[dict]:
-    opps = await fetch(_OPPORTUNITIES, silent_condition(pb, now, _BASIS_OPP), where_sql(opp_where))
-    quiet = await fetch(_CUSTOMERS, utc(now - pb.silence_days * silence.DAY), where_sql(customer_where))
+    """Both queries at once (two pooled connections on PostgreSQL; SQLite's reader takes them in turn)."""
+    opps, quiet = await asyncio.gather(
+        fetch(_OPPORTUNITIES, silent_condition(pb, now, _BASIS_OPP), where_sql(opp_where)),
+        fetch(_CUSTOMERS, utc(now - pb.silence_days * silence.DAY), where_sql(customer_where)))
     return opps + quiet
 
 

@@ -77,6 +77,15 @@ def test_risk_is_days_past_threshold_times_amount_and_stage_weights():
     assert silence.risk(PLAYBOOK, basis=NOW - 2 * D, stage="a", amount=1_000_000, now=NOW) == 0.0
 
 
+def test_stage_factors_give_the_same_risk_as_looking_each_stage_up():
+    factors = silence.stage_factors(PLAYBOOK)
+    assert factors == {None: (7, 1.0), "a": (7, 1.0), "b": (3, pytest.approx(4 / 3)), "c": (7, pytest.approx(5 / 3)),
+                       "d": (7, 2.0)}
+    for stage in (None, "a", "b", "c", "d"):
+        assert silence.risk(PLAYBOOK, basis=NOW - 20 * D, stage=stage, amount=50_000, now=NOW, factors=factors) == \
+            silence.risk(PLAYBOOK, basis=NOW - 20 * D, stage=stage, amount=50_000, now=NOW)
+
+
 def test_most_at_risk_keeps_one_row_per_customer_and_orders_by_risk():
     c = silence.Candidate
     rows = silence.most_at_risk(PLAYBOOK, [
