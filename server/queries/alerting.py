@@ -162,8 +162,9 @@ _INBOX = ("INSERT INTO inbox_item (alert, \"user\", tick, created_at) "
           "WHERE a.fired_tick = {} ON CONFLICT (alert, \"user\") DO NOTHING")
 
 
-async def fire_due_alarms(now: datetime, quiet_until: datetime, batch: int = 50_000) -> tuple[int, int]:
-    """Turn every due alarm into its alert, inbox items, pushes and webhook messages. Returns (alerts, inbox)."""
+async def fire_due_alarms(now: datetime, quiet_until: datetime, batch: int = 15_000) -> tuple[int, int, int]:
+    """Turn up to `batch` due alarms into their alerts, inbox items, pushes and webhook messages.
+    Returns (alerts, inbox items, alarms claimed)."""
     tick = uuid.uuid4().hex
     engine = current_engine()
     claim = _CLAIM_PG if _is_postgres() else _CLAIM_SQLITE
@@ -174,7 +175,8 @@ async def fire_due_alarms(now: datetime, quiet_until: datetime, batch: int = 50_
         await fan_out(tick, now, quiet_until)
         alerts = await Alert.count().where(Alert.tick == tick).run()
         inbox = await InboxItem.count().where(InboxItem.tick == tick).run()
-    return alerts, inbox
+        claimed = await NodeAlarm.count().where(NodeAlarm.fired_tick == tick).run()
+    return alerts, inbox, claimed
 
 
 # Two statements each (urgent now, the rest after quiet hours): a bound time inside CASE would be

@@ -29,7 +29,7 @@ from server.schemas_alerts import SubscriptionIn, SubscriptionList, Subscription
 from server.tables import InboxItem, PushOutbox, PushSubscription
 
 MAX_ATTEMPTS = 8
-CLAIM_SECONDS = 120
+CLAIM_SECONDS = 900  # longer than the slowest batch can take (500 pushes, 32 at a time, 10 s timeout each)
 PAYLOAD_LIMIT = 1000
 
 
@@ -107,7 +107,7 @@ def payload(row: dict, pb: Playbook, tz: ZoneInfo) -> str:
 
 
 async def deliver(now: datetime, sender: PushSender, pb: Playbook, tz: ZoneInfo, hosts: tuple[str, ...],
-                  batch: int = 2000) -> dict[str, int]:
+                  batch: int = 500) -> dict[str, int]:
     """Send every due push once. Returns counts by outcome."""
     counts = {"sent": 0, "gone": 0, "retry": 0, "failed": 0, "cancelled": 0}
     ids = await _claim(now, batch)

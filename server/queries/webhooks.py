@@ -105,9 +105,14 @@ async def deliver(hook: dict, now: datetime, pb: Playbook, tz: ZoneInfo, locale:
     if message_id is None:
         return 0
     a = WebhookOutbox.alert
-    rows = await WebhookOutbox.select(
+    claimed = await WebhookOutbox.select(
         WebhookOutbox.id, a.kind, a.node_key, a.params, a.opportunity, a.opportunity.title,
-        a.opportunity.customer.name, a.instance.due_at).where(WebhookOutbox.message == message_id).run()
+        a.opportunity.customer.name, a.instance.due_at, a.closed_at).where(WebhookOutbox.message == message_id).run()
+    settled = [r["id"] for r in claimed if r["alert.closed_at"] is not None]  # done since: not worth a message
+    if settled:
+        async with write_transaction():
+            await WebhookOutbox.update({WebhookOutbox.status: "cancelled"}).where(WebhookOutbox.id.is_in(settled)).run()
+    rows = [r for r in claimed if r["alert.closed_at"] is None]
     if not rows:
         return 0
     title, text = compose(rows, pb, tz, locale, public_url)
