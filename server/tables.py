@@ -79,6 +79,8 @@ class Contact(Table):
     email = Varchar(length=254, null=True, default=None)
     is_key = Boolean(default=True)
     created_at = Timestamptz(default=TimestamptzNow())
+
+
 class CustomerSnooze(Table):
     """A silent customer taken off the workbench until a day (inclusive, organisation time zone).
 
@@ -110,7 +112,6 @@ class PhiSnapshot(Table):
     open = Integer(default=0)
     silent = Integer(default=0)
     computed_at = Timestamptz(default=TimestamptzNow())
-
 
 
 class Opportunity(Table):
