@@ -12,6 +12,10 @@ from babel.messages.pofile import read_po, write_po
 ROOT = Path(__file__).resolve().parent.parent / "pwa" / "translations"
 
 ZH = {
+    # exports
+    "Download": "下载",
+    "Health table": "健康度表",
+    "Lost-deal review": "输单复盘",
     # quick-entry templates
     "Scan visitors' badges, with or without network": "扫描访客胸卡，有无网络都可以",
     "Everything known is pre-filled: models, quantity, contacts": "已知信息自动带出：型号、数量、联系人",
