@@ -3,8 +3,7 @@
 Written by hand, additive, the same SQL on SQLite and PostgreSQL.
 """
 
-from piccolo.apps.migrations.auto.migration_manager import MigrationManager
-from piccolo.engine import engine_finder
+from server.migration_ddl import ddl_migration
 
 ID = "2026-11-27T17:30:00:000000"
 VERSION = "1.38.0"
@@ -16,13 +15,4 @@ INDEXES = (
 )
 
 
-async def forwards():
-    manager = MigrationManager(migration_id=ID, app_name="salesgate", description=DESCRIPTION)
-
-    async def run():
-        engine = engine_finder()
-        for statement in INDEXES:
-            await engine.run_ddl(statement)
-
-    manager.add_raw(run)
-    return manager
+forwards = ddl_migration(ID, DESCRIPTION, INDEXES)

@@ -6,8 +6,7 @@ every call swept the outbox against all closed alerts. It also serves the ON DEL
 from alert. Written by hand, additive, the same SQL on SQLite and PostgreSQL.
 """
 
-from piccolo.apps.migrations.auto.migration_manager import MigrationManager
-from piccolo.engine import engine_finder
+from server.migration_ddl import ddl_migration
 
 ID = "2026-11-27T18:00:00:000000"
 VERSION = "1.38.0"
@@ -18,13 +17,4 @@ INDEXES = (
 )
 
 
-async def forwards():
-    manager = MigrationManager(migration_id=ID, app_name="salesgate", description=DESCRIPTION)
-
-    async def run():
-        engine = engine_finder()
-        for statement in INDEXES:
-            await engine.run_ddl(statement)
-
-    manager.add_raw(run)
-    return manager
+forwards = ddl_migration(ID, DESCRIPTION, INDEXES)

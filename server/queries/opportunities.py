@@ -179,7 +179,8 @@ async def _record_blocked(viewer: Viewer, row: dict, to: str, missing: list[Miss
                           tz: ZoneInfo, quiet) -> None:
     """Audit the refused move and tell the supervisors of the blocking nodes (once per step and day)."""
     now = utcnow()
-    supervisors = [who.get(pb.node(m.node).supervisor) for m in missing if pb.node(m.node)]
+    nodes = [pb.node(m.node) for m in missing]
+    supervisors = [who.get(n.supervisor) for n in nodes if n is not None]
     items = [_missing_json(m) for m in missing]
     async with write_transaction():
         await audit.record("gate.blocked", actor_id=viewer.id, target_type="opportunity", target_id=row["id"],
