@@ -139,10 +139,14 @@ async def _names(ids) -> dict[str, str]:
 
 
 async def _colleagues(viewer: Viewer, support) -> list[dict]:
-    wanted = [parse_id(s.user_id, "user") for s in support]
-    if not wanted:
+    if not support:
         return []
-    rows = await User.select(User.id).where(User.id.is_in(wanted) & (User.active == True)).run()  # noqa: E712
+    try:
+        wanted = [parse_id(s.user_id, "user") for s in support]
+    except ApiError:
+        wanted = []  # not an id at all: the sentence below says what is wrong
+    active = User.active == True  # noqa: E712
+    rows = await User.select(User.id).where(User.id.is_in(wanted) & active).run() if wanted else []
     found = {str(r["id"]) for r in rows}
     for s in support:
         if s.user_id not in found or s.user_id == viewer.id:

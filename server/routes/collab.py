@@ -34,11 +34,11 @@ async def list_contributions(request: Req, opp_id: FromPath[str]) -> Contributio
 
 @get("/api/v1/contributions/heat", tags=["contributions"])
 async def contribution_heat(
-    request: Req, view: Annotated[Literal["me", "team", "org"], QueryParameter(name="scope")] = "team",
+    request: Req, scope_: Annotated[Literal["me", "team", "org"], QueryParameter(name="scope")] = "team",
     days: Annotated[int, QueryParameter(ge=1, le=730)] = 90,
 ) -> HeatOut:
     since = datetime.now(timezone.utc) - timedelta(days=days)
-    return await collab.team_heat(request.user, view, request.app.state.playbook, since)
+    return await collab.team_heat(request.user, scope_, request.app.state.playbook, since)
 
 
 @post("/api/v1/evidence", request_max_body_size=EVIDENCE_LIMIT, tags=["contributions"],

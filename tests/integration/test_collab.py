@@ -123,3 +123,11 @@ async def test_daily_checkin_support_request_reaches_the_colleague_once(client, 
     assert sorted(m["user_name"] for m in team["missing"]) == ["PRESALES_A", "REP_A2"]
     assert (await client.get("/api/v1/checkins/team", headers=org.auth("rep_a1"))).status_code == 403
     assert (await client.get("/api/v1/checkins/today", headers=org.auth("rep_a2"))).json() is None
+
+
+async def test_support_request_naming_something_that_is_not_a_colleague_is_a_422(client):
+    org = await make_org(PEOPLE)
+    for who in ("zzz", "00000000-0000-0000-0000-000000000000"):
+        resp = await client.put("/api/v1/checkins/today", headers=org.auth("rep_a1"),
+                                json={"support": [{"user_id": who, "text": "帮忙"}]})
+        assert resp.status_code == 422 and resp.json()["code"] == "unknown_colleague", resp.text
