@@ -21,7 +21,8 @@ from server.adapters.storage import Storage
 from server.adapters.webpush import load_vapid
 from server.errors import EXCEPTION_HANDLERS
 from server.idempotency import IdempotencyMiddleware
-from server.playbook_loader import load_playbook, playbook_path
+from server.playbook_loader import playbook_path, read_playbook
+from server.queries import playbooks
 from server.routes import ROUTE_HANDLERS
 from server.routes.pages import STATIC_DIR
 from server.security import AuthMiddleware, security_headers
@@ -52,7 +53,12 @@ def create_app(settings: Settings, *, storage: Storage | None = None, migrate: b
     """The app. ``storage`` defaults to the configured S3 endpoint; tests may pass their own."""
     logging.getLogger("salesgate").setLevel(settings.log_level)
     i18n.init()
-    playbook = load_playbook(playbook_path(settings))  # an invalid playbook stops the start
+    playbook_text, playbook = read_playbook(playbook_path(settings))  # an invalid file stops the start
+    refresher = playbooks.Refresher()
+
+    async def fresh_playbook(request) -> None:
+        """Another process may have published a playbook version: swap it in (checked every few seconds)."""
+        await refresher.refresh(request.app.state)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -61,6 +67,7 @@ def create_app(settings: Settings, *, storage: Storage | None = None, migrate: b
             await db.migrate(engine)
         async with db.lifespan_engine(engine):
             app.state.engine = engine
+            app.state.playbook = await playbooks.bootstrap(playbook_text, playbook)
             store = storage or build_storage(settings)
             app.state.storage = store
             if store is not None:
@@ -68,7 +75,7 @@ def create_app(settings: Settings, *, storage: Storage | None = None, migrate: b
                     await store.ensure_bucket()  # storage down at start: /healthz says so, uploads 503
             app.state.vapid = load_vapid(settings.vapid_private_key, settings.var_dir)
             stop = asyncio.Event()
-            deps = jobs.Deps(storage=store, settings=settings, playbook=playbook, vapid=app.state.vapid)
+            deps = jobs.Deps(storage=store, settings=settings, playbook=app.state.playbook, vapid=app.state.vapid)
             task = asyncio.create_task(jobs.loop(stop, deps)) if run_jobs else None
             try:
                 yield
@@ -83,6 +90,7 @@ def create_app(settings: Settings, *, storage: Storage | None = None, migrate: b
                                                    opt={"exclude_from_auth": True},
                                                    include_in_schema=False)],
         lifespan=[lifespan],
+        before_request=fresh_playbook,
         state=State({"settings": settings, "playbook": playbook}),
         middleware=[DefineMiddleware(AuthMiddleware, exclude=["^/schema", "^/static/"]),
                     IdempotencyMiddleware()],

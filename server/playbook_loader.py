@@ -14,11 +14,16 @@ def playbook_path(settings: Settings) -> Path:
     return Path(settings.playbook) if settings.playbook else DEFAULT_PLAYBOOK
 
 
-def load_playbook(path: Path) -> Playbook:
+def read_playbook(path: Path) -> tuple[str, Playbook]:
+    """The file's text and the playbook it holds (PlaybookInvalid when it cannot be read or is wrong)."""
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         from server.domain.playbook import PlaybookProblem
 
         raise PlaybookInvalid([PlaybookProblem(None, "$", f"cannot read {path}: {exc}")]) from None
-    return parse_playbook(text)
+    return text, parse_playbook(text)
+
+
+def load_playbook(path: Path) -> Playbook:
+    return read_playbook(path)[1]

@@ -217,6 +217,7 @@ class OpportunityOut(Out, kw_only=True):
     created_at: datetime
     updated_at: datetime
     version: int
+    playbook_version: str | None = None  # the playbook version that last judged it (created or moved it)
     nodes: list[NodeState] = []
     blocking: list[dict] = []
     overdue_nodes: int = 0

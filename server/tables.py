@@ -173,6 +173,7 @@ class StageTransition(Table):
     reason = Text(null=True, default=None)
     override = Boolean(default=False)
     at = Timestamptz(default=TimestamptzNow())
+    playbook_version = Integer(null=True, default=None)  # the published version that judged the move
 
 
 class Attachment(Table):
@@ -201,6 +202,31 @@ class AuditLog(Table):
     target_id = Varchar(length=64, null=True, default=None)
     detail = JSON(default="{}")
     ip = Varchar(length=64, null=True, default=None)
+
+
+class PlaybookVersion(Table):
+    """A playbook document: drafts (edited in the admin screens) and published versions (kept).
+
+    The active playbook is the published row with the highest ``number``; restoring an old version
+    publishes a copy of it under a new number, so history only grows. ``body`` is the YAML text
+    (the file format stays the source of truth); ``sha256`` of a file import lets the app tell
+    whether the playbook file changed since it was last imported.
+    """
+
+    id = Serial(primary_key=True)
+    number = Integer(null=True, default=None, unique=True)  # set when published
+    status = Varchar(length=12, default="draft", index=True)  # draft / published
+    label = Varchar(length=64)  # the document's own ``version`` string
+    body = Text()
+    sha256 = Varchar(length=64)
+    source = Varchar(length=12, default="editor")  # file / editor / import / restore
+    based_on = Integer(null=True, default=None)  # the version number a draft started from
+    note = Text(null=True, default=None)
+    created_by = UUID(null=True, default=None)
+    created_at = Timestamptz(default=TimestamptzNow())
+    updated_at = Timestamptz(default=TimestamptzNow())
+    published_by = UUID(null=True, default=None)
+    published_at = Timestamptz(null=True, default=None)
 
 
 class IdempotencyKey(Table):
@@ -425,6 +451,7 @@ ALL_TABLES: list[type[Table]] = [
     StageTransition,
     Attachment,
     AuditLog,
+    PlaybookVersion,
     IdempotencyKey,
     ApiToken,
     Session,

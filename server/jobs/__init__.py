@@ -68,6 +68,10 @@ NEEDS_SETTINGS = {"deadlines", "push", "webhooks", "silent_digest", "phi_snapsho
 async def run_once(now: datetime | None = None, deps: Deps | None = None) -> list[tuple[str, str]]:
     now = now or datetime.now(timezone.utc)
     deps = deps or Deps()
+    if deps.playbook is not None:  # the version published last, possibly by another process
+        from server.queries.playbooks import current
+
+        deps.playbook = await current(deps.playbook)
     results = []
     for name, job in JOBS.items():
         if name in NEEDS_SETTINGS and deps.settings is None:

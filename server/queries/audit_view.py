@@ -53,6 +53,12 @@ ACTION_LABELS = {
     "attachment.upload": N_("File uploaded"),
     "contribution.add": N_("Contribution recorded"),
     "audit.export": N_("Audit log exported"),
+    "playbook.draft_created": N_("Playbook draft started"),
+    "playbook.draft_saved": N_("Playbook draft saved"),
+    "playbook.draft_deleted": N_("Playbook draft deleted"),
+    "playbook.publish": N_("Playbook version published"),
+    "playbook.restore": N_("Playbook version restored"),
+    "playbook.export": N_("Playbook exported"),
     "demo.load": N_("Demo data loaded"),
 }
 

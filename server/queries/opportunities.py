@@ -49,7 +49,7 @@ async def _row(viewer: Viewer, opp_id: str) -> dict:
 def _out(row: dict, pb: Playbook | None = None, facts: OppFacts | None = None, who: dict | None = None,
          now: datetime | None = None, tz: ZoneInfo | None = None, locale: str = "zh_CN") -> OpportunityOut:
     nodes, blocking = [], []
-    if pb is not None and facts is not None:
+    if pb is not None and facts is not None and pb.stage(facts.stage) is not None:
         for stage in pb.stages:
             for node in stage.nodes:
                 nodes.append(NodeState(
@@ -70,7 +70,7 @@ def _out(row: dict, pb: Playbook | None = None, facts: OppFacts | None = None, w
         stage=row["stage"], substate=row["substate"], status=row["status"], fields=fields_of(row["fields"]),
         lost_reason=row["lost_reason"], stage_entered_at=row["stage_entered_at"],
         last_contact_at=row["last_contact_at"], created_at=row["created_at"], updated_at=row["updated_at"],
-        version=row["version"], nodes=nodes, blocking=blocking,
+        version=row["version"], playbook_version=row.get("playbook_version"), nodes=nodes, blocking=blocking,
         overdue_nodes=sum(1 for n in nodes if n.status == "overdue"))
 
 
@@ -226,13 +226,15 @@ async def transition(viewer: Viewer, opp_id: str, data: TransitionIn, pb: Playbo
             Opportunity.stage_entered_at: now, Opportunity.updated_at: now,
             Opportunity.version: row["version"] + 1, Opportunity.facts_rev: Opportunity.facts_rev + 1,
             Opportunity.lost_reason: reason if move.kind == "lost" else row["lost_reason"],
+            Opportunity.playbook_version: pb.version,  # the version that judged this move
         }).where((Opportunity.id == row["id"]) & (Opportunity.version == row["version"])).returning(
             Opportunity.id).run()
         if not done:
             raise ApiError(409, "conflict", "This opportunity was moved by someone else just now; reload it.")
         await StageTransition.insert(StageTransition(
             opportunity=row["id"], user=viewer.id, from_stage=row["stage"], from_substate=row["substate"],
-            to_stage=move.stage, to_substate=move.substate, reason=reason, override=override, at=now)).run()
+            to_stage=move.stage, to_substate=move.substate, reason=reason, override=override, at=now,
+            playbook_version=int(pb.version) if pb.version.isdigit() else None)).run()
         if move.kind != "back":  # the step is taken: its blocked-gate alerts are settled
             await alerting.close_alerts((Alert.opportunity == row["id"]) & (Alert.kind == "gate_blocked"), now)
         if override:

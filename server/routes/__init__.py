@@ -12,9 +12,11 @@ from server.routes.leads import LEADS_HANDLERS
 from server.routes.opportunities import OPPORTUNITY_HANDLERS
 from server.routes.pages import PAGE_HANDLERS
 from server.routes.playbook import PLAYBOOK_HANDLERS
+from server.routes.playbook_admin import PLAYBOOK_ADMIN_HANDLERS
 from server.routes.templates import TEMPLATE_HANDLERS
 
 ROUTE_HANDLERS = [*AUTH_HANDLERS, *API_HANDLERS, *HEALTH_HANDLERS, *PAGE_HANDLERS, *PLAYBOOK_HANDLERS, *OPPORTUNITY_HANDLERS, *ATTACHMENT_HANDLERS,
                   *ALERT_HANDLERS, *LEADS_HANDLERS, *COLLAB_HANDLERS,
                   *TEMPLATE_HANDLERS, *ENTRY_PAGE_HANDLERS, *EXPORT_HANDLERS, *INSIGHT_HANDLERS]
 ROUTE_HANDLERS += ADMIN_HANDLERS  # users, teams, import, audit log; /password (routes/admin.py)
+ROUTE_HANDLERS += PLAYBOOK_ADMIN_HANDLERS  # the playbook editor (routes/playbook_admin.py)

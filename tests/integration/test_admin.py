@@ -29,7 +29,8 @@ def _admin_routes(app) -> list[tuple[str, str]]:
     for route in app.routes:
         if not route.path.startswith(ADMIN):
             continue
-        path = re.sub(r"\{[^}]+\}", "00000000-0000-4000-8000-000000000000", route.path)
+        path = re.sub(r"\{[^}]+:int\}", "1", route.path)
+        path = re.sub(r"\{[^}]+\}", "00000000-0000-4000-8000-000000000000", path)
         out += [(m, path) for m in sorted(route.methods) if m not in ("HEAD", "OPTIONS")]
     return out
 
@@ -60,7 +61,7 @@ async def test_admin_api_every_endpoint_refuses_non_admins_with_a_sentence(clien
 
 
 async def test_admin_pages_are_admins_only(client, org):
-    for path in ("/admin/users", "/admin/users/new", "/admin/teams", "/admin/import", "/admin/audit"):
+    for path in ("/admin/users", "/admin/users/new", "/admin/teams", "/admin/import", "/admin/audit", "/admin/playbook"):
         denied = await client.get(path, headers=org.auth("mgr_a"))
         assert denied.status_code == 403 and "text/html" in denied.headers["content-type"], path
         ok = await client.get(path, headers=org.auth("admin"))
