@@ -76,20 +76,26 @@ async def list_subscriptions(viewer: Viewer) -> SubscriptionList:
 # `claim`, which has no index, scanned the whole outbox, sent history included, every minute).
 # = ANY(ARRAY(…)) on PostgreSQL: IN (…) can become a hash semi-join over a sequential scan.
 _CLAIM_PG = ("UPDATE push_outbox SET claim = {}, claimed_until = {} WHERE id = ANY(ARRAY(SELECT id FROM push_outbox "
-             "WHERE status = 'pending' AND not_before <= {} AND (claimed_until IS NULL OR claimed_until < {}) "
+             "WHERE status = 'pending' AND not_before <= {} AND (claimed_until IS NULL OR claimed_until < {}){} "
              "ORDER BY not_before LIMIT {} FOR UPDATE SKIP LOCKED)) RETURNING id")
 _CLAIM_SQLITE = ("UPDATE push_outbox SET claim = {}, claimed_until = {} WHERE id IN (SELECT id FROM push_outbox "
-                 "WHERE status = 'pending' AND not_before <= {} AND (claimed_until IS NULL OR claimed_until < {}) "
+                 "WHERE status = 'pending' AND not_before <= {} AND (claimed_until IS NULL OR claimed_until < {}){} "
                  "ORDER BY not_before LIMIT {}) RETURNING id")
+_ONE_USER = " AND subscription IN (SELECT id FROM push_subscription WHERE \"user\" = {})"
 
 
-async def _claim(now: datetime, batch: int) -> list[int]:
+async def _claim(now: datetime, batch: int, user_id=None) -> list[int]:
     claim = uuid.uuid4().hex
     engine = current_engine()
     sql = _CLAIM_PG if engine.engine_type == "postgres" else _CLAIM_SQLITE
+    args: list = [claim, utc(now + timedelta(seconds=CLAIM_SECONDS)), utc(now), utc(now)]
+    if user_id is not None:
+        sql = sql.replace("){} ", ")" + _ONE_USER + " ", 1)
+        args.append(str(user_id))
+    else:
+        sql = sql.replace("){} ", ") ", 1)
     async with write_transaction():
-        rows = await engine.run_querystring(raw_sql(sql, claim, utc(now + timedelta(seconds=CLAIM_SECONDS)),
-                                                    utc(now), utc(now), batch))
+        rows = await engine.run_querystring(raw_sql(sql, *args, batch))
     return [r["id"] for r in rows or ()]
 
 
@@ -107,10 +113,10 @@ def payload(row: dict, pb: Playbook, tz: ZoneInfo) -> str:
 
 
 async def deliver(now: datetime, sender: PushSender, pb: Playbook, tz: ZoneInfo, hosts: tuple[str, ...],
-                  batch: int = 500) -> dict[str, int]:
-    """Send every due push once. Returns counts by outcome."""
+                  batch: int = 500, user_id=None) -> dict[str, int]:
+    """Send every due push once (only to ``user_id``'s devices when given). Returns counts by outcome."""
     counts = {"sent": 0, "gone": 0, "retry": 0, "failed": 0, "cancelled": 0}
-    ids = await _claim(now, batch)
+    ids = await _claim(now, batch, user_id)
     if not ids:
         return counts
     cols = [PushOutbox.id, PushOutbox.attempts, PushOutbox.subscription, PushOutbox.subscription.endpoint,

@@ -82,7 +82,9 @@ async def test_push(request: Req) -> TestPushOut:
                                               urgent=True)
     devices = len((await push.list_subscriptions(request.user)).items)
     async with PushSender(state.vapid, state.settings.vapid_subject) as sender:
-        await push.deliver(now, sender, state.playbook, state.settings.tz, state.settings.push_hosts)
+        # only the caller's devices: other people's pushes stay with the push job (and its quiet hours)
+        await push.deliver(now, sender, state.playbook, state.settings.tz, state.settings.push_hosts,
+                           user_id=request.user.id)
     return TestPushOut(alert_id=str(alert_id), devices=devices)
 
 

@@ -6,6 +6,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from server import jobs
+from server.db import write_transaction
+from server.queries import alerting
 from server.adapters.webpush import load_vapid, public_key_b64
 from server.settings import load_settings
 from server.tables import Opportunity, PushOutbox, PushSubscription
@@ -173,15 +175,21 @@ async def test_test_button_pushes_now_and_unsubscribe_removes_the_device(client,
     await _subscribe(client, org, "rep_a1", device, receiver)
     listed = (await client.get("/api/v1/push/subscriptions", headers=org.auth("rep_a1"))).json()["items"]
     assert [i["endpoint_host"] for i in listed] == ["127.0.0.1"]
+    await _subscribe(client, org, "mgr_a", receiver.device("mgr"), receiver)
+    async with write_transaction():  # the manager's push waits for the push job (here: a far-off hour)
+        await alerting.raise_alert(key="someone-else", kind="test", recipients=[org.ids["mgr_a"]],
+                                   now=datetime.now(timezone.utc), quiet_until=datetime.now(timezone.utc))
     resp = await client.post("/api/v1/push/test", headers=org.auth("rep_a1"))
     assert resp.status_code == 201 and resp.json()["devices"] == 1
+    assert receiver.for_device("mgr") == []  # the test button sends only to the caller's own devices
+    assert await PushOutbox.count().where(PushOutbox.status == "pending").run() == 1
     assert receiver.for_device("phone")[0].payload["title"] == "Salesgate 测试通知"
     assert receiver.for_device("phone")[0].headers["urgency"] == "high"
     endpoint = device.subscription(receiver.base_url)["endpoint"]
     gone = await client.delete("/api/v1/push/subscriptions", params={"endpoint": endpoint},
                                headers=org.auth("rep_a1"))
     assert gone.status_code == 204
-    assert await PushSubscription.count().run() == 0
+    assert await PushSubscription.count().where(PushSubscription.user == org.ids["rep_a1"]).run() == 0
 
 
 def test_quiet_hours_setting_is_checked():
