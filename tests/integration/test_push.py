@@ -6,6 +6,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from server import jobs
+from server.jobs import housekeeping
 from server.db import write_transaction
 from server.queries import alerting
 from server.adapters.webpush import load_vapid, public_key_b64
@@ -185,6 +186,11 @@ async def test_test_button_pushes_now_and_unsubscribe_removes_the_device(client,
     assert await PushOutbox.count().where(PushOutbox.status == "pending").run() == 1
     assert receiver.for_device("phone")[0].payload["title"] == "Salesgate 测试通知"
     assert receiver.for_device("phone")[0].headers["urgency"] == "high"
+    # a month later housekeeping forgets the delivery record, not the push still waiting to go
+    now = datetime.now(timezone.utc)
+    await PushOutbox.update({PushOutbox.created_at: now - timedelta(days=31)}).where(PushOutbox.id > 0).run()
+    assert ", 1 old push records," in await housekeeping.run(now)
+    assert [r["status"] for r in await PushOutbox.select(PushOutbox.status).run()] == ["pending"]
     endpoint = device.subscription(receiver.base_url)["endpoint"]
     gone = await client.delete("/api/v1/push/subscriptions", params={"endpoint": endpoint},
                                headers=org.auth("rep_a1"))
