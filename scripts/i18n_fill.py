@@ -627,11 +627,11 @@ ZH.update({
 # manager board
 ZH.update({
     "%(h)s h late": "逾期 %(h)s 小时",
-    "%(n)s alerts on %(name)s's deals are still open.": "%(name)s 的商机上还有 %(n)s 条预警未关闭。",
+    "%(n)s alerts on %(name)s's deals are still open.": "%(name)s的商机上还有 %(n)s 条预警未关闭。",
     "%(n)s customers of %(name)s are silent beyond their threshold (snoozed ones left out).":
-        "%(name)s 有 %(n)s 位客户沉默超过阈值（已暂缓的不计）。",
+        "%(name)s有 %(n)s 位客户沉默超过阈值（已暂缓的不计）。",
     "%(n)s d silent": "沉默 %(n)s 天",
-    "%(n)s open node deadlines have passed on %(name)s's open deals.": "%(name)s 的进行中商机上有 %(n)s 个节点已过截止时间。",
+    "%(n)s open node deadlines have passed on %(name)s's open deals.": "%(name)s的进行中商机上有 %(n)s 个节点已过截止时间。",
     "%(name)s: %(n)s open alerts": "%(name)s：%(n)s 条未关闭预警",
     "%(name)s: %(n)s overdue nodes": "%(name)s：%(n)s 个逾期节点",
     "%(name)s: %(n)s silent customers": "%(name)s：%(n)s 位沉默客户",
@@ -641,7 +641,7 @@ ZH.update({
     "%(over)s of %(lost)s lost deals (%(share)s) over 3 days": "%(lost)s 个输单中 %(over)s 个（%(share)s）超过 3 天",
     "Alerts": "预警",
     "Contract": "合同",
-    "Contract, delivery and service nodes of %(name)s": "%(name)s 的合同、交付、服务节点",
+    "Contract, delivery and service nodes of %(name)s": "%(name)s的合同、交付、服务节点",
     "Customer or company to pin": "要置顶的客户或公司",
     "Customer to pin": "要置顶的客户",
     "Days from the last customer contact to the move to lost. A team is flagged when more than 25 %% of its lost deals waited over 3 days.":
