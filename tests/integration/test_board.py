@@ -165,6 +165,11 @@ async def test_who_may_see_which_board(client, team):
     b = await _board(client, org, "admin", team_id=team_b)
     assert b["team"]["name"] == "Team B" and [t["name"] for t in b["teams"]] == ["Team A", "Team B"]
     assert (await client.get("/board", headers=org.auth("rep_a1"))).status_code == 403
+    # the Workbench tab links the board for managers and admins only
+    for who, shown in (("rep_a1", False), ("mgr_a", True), ("admin", True)):
+        for path in ("/workbench", "/health"):
+            html = (await client.get(path, headers=org.auth(who))).text
+            assert ('href="/board"' in html) is shown, (who, path)
     assert (await client.get("/board", params={"team_id": team_b}, headers=org.auth("mgr_a"))).status_code == 404
 
 

@@ -44,3 +44,30 @@ def test_pin_limits():
     assert board.pin_problem(False, board.MAX_PINS - 1) is None
     assert board.pin_problem(True, 3)[0] == "already_pinned"
     assert board.pin_problem(False, board.MAX_PINS)[0] == "pin_limit"
+
+
+def test_the_shipped_playbook_draws_contract_delivery_and_service_nodes():
+    from server.domain.playbook import parse_playbook
+    from server.playbook_loader import DEFAULT_PLAYBOOK
+
+    pb = parse_playbook(open(DEFAULT_PLAYBOOK, encoding="utf-8").read())
+    lanes = [(n.key, n.board_lane) for _, n in board.lane_nodes(pb)]
+    assert lanes == [("contract_approval_submitted", "contract"), ("legal_review", "contract"),
+                     ("contract_scan", "contract"), ("technical_agreement", "contract"),
+                     ("payment_commitment", "contract"), ("legal_archive", "contract"),
+                     ("delivery_scheduling", "delivery"), ("kickoff_meeting_scheduled", "delivery"),
+                     ("kickoff_minutes", "delivery"), ("delivery_plan", "delivery"), ("acceptance", "service")]
+
+
+def test_an_unknown_lane_is_refused_with_its_line():
+    import pytest
+
+    from server.domain.playbook import PlaybookInvalid, parse_playbook
+    from server.playbook_loader import DEFAULT_PLAYBOOK
+
+    text = open(DEFAULT_PLAYBOOK, encoding="utf-8").read().replace("board_lane: service", "board_lane: services")
+    with pytest.raises(PlaybookInvalid) as caught:
+        parse_playbook(text)
+    [problem] = caught.value.problems
+    line = next(i for i, t in enumerate(text.splitlines(), 1) if "board_lane: services" in t)
+    assert problem.line == line and "use one of: contract, delivery, service" in problem.message
