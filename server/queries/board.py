@@ -17,9 +17,9 @@ from server.domain.gates import OppFacts, node_complete, node_due, node_status
 from server.domain.playbook import Playbook
 from server.errors import ApiError, not_found
 from server.queries import audit, phi, workbench
-from server.queries.common import parse_id, sid
+from server.queries.common import contains_ci, parse_id, sid
 from server.queries.customers import assert_visible
-from server.queries.insight_sql import as_datetime
+from server.queries.insight_sql import as_datetime, fetch, is_postgres
 from server.queries.lost_review import lost_review
 from server.queries.opp_facts import facts_of, fields_of
 from server.schemas_board import (AccountDeal, BoardOut, Dot, KeyAccount, Kickoff, KickoffItem, OpenAlert,
@@ -246,6 +246,8 @@ async def pin(viewer: Viewer, data: PinIn, now: datetime) -> PinOut:
         raise ApiError(422, "customer_not_in_team", "Pin customers of this team only; this one belongs to another "
                        "team (or none).", {"field": "customer_id"})
     async with write_transaction():
+        if is_postgres():  # two pins at once: the second waits, then counts the first (SQLite's writer is exclusive)
+            await fetch("SELECT id FROM team WHERE id = {} FOR UPDATE", parse_id(team.id))
         rows = await BoardPin.select(BoardPin.customer, BoardPin.position).where(BoardPin.team == team.id).run()
         problem = rules.pin_problem(any(str(r["customer"]) == str(customer["id"]) for r in rows), len(rows))
         if problem:
@@ -279,7 +281,7 @@ async def pin_candidates(viewer: Viewer, team_id: str, q: str, limit: int = 10) 
     pinned = BoardPin.select(BoardPin.customer).where(BoardPin.team == team_id)
     like = f"%{text.replace('%', '').replace('_', '')}%"
     rows = await Customer.select(Customer.id, Customer.name, Customer.company, Customer.owner.display_name).where(
-        (Customer.team == team_id) & (Customer.name.ilike(like) | Customer.company.ilike(like))
+        (Customer.team == team_id) & (contains_ci(Customer.name, like) | contains_ci(Customer.company, like))
         & Customer.id.not_in(pinned)).order_by(Customer.name).limit(limit).run()
     return [{"id": str(r["id"]), "name": r["name"], "company": r["company"], "owner": r["owner.display_name"]}
             for r in rows]

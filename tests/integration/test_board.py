@@ -8,7 +8,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from server.queries import board as board_q
-from server.tables import Alert, Attachment, AuditLog, BoardPin, Customer, NodeInstance, Opportunity, StageTransition, Team
+from server.tables import (Alert, Attachment, AuditLog, BoardPin, Customer, NodeInstance, Opportunity, StageTransition,
+                           Team)
 
 from tests.integration.helpers import make_org
 
@@ -62,11 +63,12 @@ async def _team_id(name):
 async def team(client):
     """Team A: rep_a1 and rep_a2 (and mgr_a, a manager who also sells); Team B: rep_b1.
 
-    Overdue clocks: rep_a1 three (宁波 5 h and 30 h late, k_late's kickoff 24 h late), one not yet due, one done late (not counted), one on a lost
-    deal (not counted); rep_a2 one (南通, 2 h late); rep_b1 one (other team). Open alerts: rep_a1 two (+ one closed),
-    rep_b1 one. Silent: rep_a1's 苏州 (contacted 20 days ago) and 温州 (lost, no open deal, 9 days). Kickoff clocks of rep_a1: on time (done before
-    due), late (still open past due), on time (left with the kickoff date filled before due), not counted (left
-    without it before due), outside the window (40 days ago), not due yet: 2 of 3 = 66.67 %."""
+    Overdue clocks: rep_a1 three (宁波 5 h and 30 h late, k_late's kickoff 24 h late), one not yet due, one done
+    late (not counted), one on a lost deal (not counted); rep_a2 one (南通, 2 h late); rep_b1 one (other team).
+    Open alerts: rep_a1 two (+ one closed), rep_b1 one. Silent: rep_a1's 苏州 (contacted 20 days ago) and 温州
+    (lost, no open deal, 9 days). Kickoff clocks of rep_a1: on time (done before due), late (still open past due),
+    on time (left with the kickoff date filled before due), not counted (left without it before due), outside the
+    window (40 days ago), not due yet: 2 of 3 = 66.67 %."""
     org = await make_org()
     now = _now()
     _, ningbo = await _deal(client, org, "rep_a1", "宁波")
