@@ -10,6 +10,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import msgspec
+
 from server.db import write_transaction
 from server.domain import board as rules
 from server.domain.access import Viewer, roles_from_db
@@ -65,9 +67,10 @@ async def board(viewer: Viewer, team_id: str | None, pb: Playbook, tz: ZoneInfo,
     health = await phi.health(viewer, "team", team.id, pb, tz, now)
     members = await _members(team.id)
     frm = now - timedelta(days=rules.KICKOFF_WINDOW_DAYS)
-    overdue, alerts, silent, kickoff = await _overdue(team.id, now), await _alerts(team.id), \
-        await _silent(viewer, pb, tz, now, set(members) | await _owners(team.id)), \
-        await _kickoff(pb, team.id, frm, now)
+    overdue = await _overdue(team.id, now)
+    alerts = await _alerts(team.id)
+    silent = await _silent(viewer, pb, tz, now, set(members) | await _owners(team.id), team.id)
+    kickoff = await _kickoff(pb, team.id, frm, now)
     for per_owner in (overdue, alerts, silent, kickoff):
         for owner in per_owner:
             members.setdefault(owner, None)
@@ -141,10 +144,12 @@ async def _alerts(team_id: str) -> dict[str, list[OpenAlert]]:
     return out
 
 
-async def _silent(viewer: Viewer, pb: Playbook, tz: ZoneInfo, now: datetime,
-                  owners: set[str]) -> dict[str, list[SilentRef]]:
-    """The workbench's silent customers (snoozed ones left out, one row a customer) owned by the team."""
-    page = await workbench.silent_list(viewer, "team", pb, tz, now, None, ALL)
+async def _silent(viewer: Viewer, pb: Playbook, tz: ZoneInfo, now: datetime, owners: set[str],
+                  team_id: str) -> dict[str, list[SilentRef]]:
+    """The workbench's silent customers (snoozed ones left out, one row a customer) owned by the team.
+    Asked as the manager of this one team, so an admin's or a multi-team manager's list is not the whole scope."""
+    as_manager = msgspec.structs.replace(viewer, roles=("manager",), managed_team_ids=(team_id,), report_ids=())
+    page = await workbench.silent_list(as_manager, "team", pb, tz, now, None, ALL)
     out: dict[str, list[SilentRef]] = {}
     for item in page.items:
         if item.owner_id in owners:
