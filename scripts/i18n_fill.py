@@ -692,6 +692,75 @@ ZH.update({
     "{n} user(s) imported.": "已导入 {n} 位用户。",
 })
 
+# manager board
+ZH.update({
+    "%(h)s h late": "逾期 %(h)s 小时",
+    "%(n)s alerts on %(name)s's deals are still open.": "%(name)s的商机上还有 %(n)s 条预警未关闭。",
+    "%(n)s customers of %(name)s are silent beyond their threshold (snoozed ones left out).":
+        "%(name)s有 %(n)s 位客户沉默超过阈值（已暂缓的不计）。",
+    "%(n)s d silent": "沉默 %(n)s 天",
+    "%(n)s open node deadlines have passed on %(name)s's open deals.": "%(name)s的进行中商机上有 %(n)s 个节点已过截止时间。",
+    "%(name)s: %(n)s open alerts": "%(name)s：%(n)s 条未关闭预警",
+    "%(name)s: %(n)s overdue nodes": "%(name)s：%(n)s 个逾期节点",
+    "%(name)s: %(n)s silent customers": "%(name)s：%(n)s 位沉默客户",
+    "%(name)s: kickoff meetings on time %(on)s of %(n)s": "%(name)s：启动会按时 %(on)s / %(n)s",
+    "%(on)s of %(n)s kickoff meetings due in the last 30 days were scheduled on time (%(rate)s).":
+        "近 30 天到期的 %(n)s 场客户启动会中，%(on)s 场按时排定（%(rate)s）。",
+    "%(over)s of %(lost)s lost deals (%(share)s) over 3 days": "%(lost)s 个输单中 %(over)s 个（%(share)s）超过 3 天",
+    "Alerts": "预警",
+    "Contract": "合同",
+    "Contract, delivery and service nodes of %(name)s": "%(name)s的合同、交付、服务节点",
+    "Customer or company to pin": "要置顶的客户或公司",
+    "Customer to pin": "要置顶的客户",
+    "Days from the last customer contact to the move to lost. A team is flagged when more than 25 %% of its lost deals waited over 3 days.":
+        "从最后一次有效客户联系到标记输单的天数。团队输单中超过 25 %% 的间隔大于 3 天时标红。",
+    "Flagged": "已标红",
+    "Key accounts": "重点客户",
+    "Kickoff": "启动会",
+    "Kickoff meetings": "客户启动会",
+    "Lost-deal review, last 90 days": "输单复盘（近 90 天）",
+    "Manager board": "管理看板",
+    "No deal lost in the last 90 days.": "近 90 天没有输单。",
+    "No key accounts pinned yet. Search a customer of the team to pin it.": "还没有置顶的重点客户。搜索本团队的客户即可置顶。",
+    "No kickoff meeting fell due in the last 30 days.": "近 30 天没有到期的客户启动会。",
+    "No open or won deal.": "没有进行中或已赢的商机。",
+    "No reps in this team.": "这个团队还没有销售。",
+    "No unpinned customer of this team matches.": "本团队没有匹配的未置顶客户。",
+    "Not flagged": "未标红",
+    "Nothing open or late on this line.": "这条线上没有待办或逾期的节点。",
+    "Of the customer kickoff meetings that fell due in the last 30 days, the share scheduled by the deadline (the kickoff date filled in before it). A deal lost or moved back before the deadline is not counted; one not due yet is not judged.":
+        "近 30 天到期的客户启动会中，在截止时间前排定（填好启动会日期）的比例。截止前已输单或退回的商机不计入；尚未到期的不评判。",
+    "Open alerts": "未关闭预警",
+    "Overdue nodes": "逾期节点",
+    "Pin": "置顶",
+    "Pin %(name)s": "置顶 %(name)s",
+    "Pinned: {name}": "已置顶：{name}",
+    "Rep": "销售",
+    "Reps": "销售",
+    "Team PHI, last 8 weeks": "团队 PHI，近 8 周",
+    "Team totals: %(overdue)s overdue nodes, %(alerts)s open alerts, %(silent)s silent customers. Tap a number to see the records.":
+        "团队合计：%(overdue)s 个逾期节点、%(alerts)s 条未关闭预警、%(silent)s 位沉默客户。点数字查看明细。",
+    "Unpin": "取消置顶",
+    "Unpin %(name)s": "取消置顶 %(name)s",
+    "Unpinned: {name}": "已取消置顶：{name}",
+    "What the kickoff rate counts": "启动会率怎么算",
+    "cancelled": "已取消",
+    "done": "已完成",
+    "due %(when)s": "截止 %(when)s",
+    "due within 24 h": "24 小时内到期",
+    "escalated": "已升级",
+    "files": "材料",
+    "late": "逾期",
+    "never contacted": "从未联系",
+    "not counted": "不计入",
+    "not reached": "未到达",
+    "on time": "按时",
+    "open": "进行中",
+    "overdue": "已逾期",
+    "skipped, still missing": "已跳过，仍缺",
+})
+
+
 
 def update(locale: str, fill: dict[str, str]) -> list[str]:
     with (ROOT / "messages.pot").open("rb") as fh:

@@ -163,6 +163,25 @@ async def load(now: datetime | None = None, seed: int = 7) -> bool:
                    for o in opps if o.stage in ("signed", "delivery_kickoff")]
         if collab:
             await OpportunityCollaborator.insert(*collab).run()
+        await _pin_key_accounts(opps, now)
         await audit.record("demo.load", detail={"customers": len(customers), "opportunities": len(opps),
                                                 "activities": len(acts)})
     return True
+
+
+async def _pin_key_accounts(opps: list, now: datetime) -> None:
+    """The manager board's key accounts: per team, the customers of its three biggest open deals in contract
+    approval, signed or delivery kickoff, pinned by the team's manager."""
+    from server.tables import BoardPin, Team
+
+    managers = {r["id"]: r["manager_id"] for r in await Team.select(Team.id, Team.manager_id).run()}
+    chosen: dict = {}
+    for o in sorted(opps, key=lambda o: -o.amount):
+        if o.status == "open" and o.stage in ("contract_approval", "signed", "delivery_kickoff") and o.team:
+            picked = chosen.setdefault(o.team, [])
+            if len(picked) < 3 and o.customer not in picked:
+                picked.append(o.customer)
+    pins = [BoardPin(team=team, customer=customer, position=i + 1, pinned_by=managers.get(team), pinned_at=now)
+            for team, customers in chosen.items() for i, customer in enumerate(customers)]
+    if pins:
+        await BoardPin.insert(*pins).run()

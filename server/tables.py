@@ -438,6 +438,17 @@ class Checkin(Table):
     updated_at = Timestamptz(default=TimestamptzNow())
 
 
+class BoardPin(Table):
+    """A key account a manager pinned to a team's board (at most MAX_PINS per team; unique per team)."""
+
+    id = Serial(primary_key=True)
+    team = ForeignKey(Team, on_delete=OnDelete.cascade, index=True)
+    customer = ForeignKey(Customer, on_delete=OnDelete.cascade, index=True)
+    position = Integer(default=0)
+    pinned_by = ForeignKey(User, null=True, on_delete=OnDelete.set_null)
+    pinned_at = Timestamptz(default=TimestamptzNow())
+
+
 ALL_TABLES: list[type[Table]] = [
     Team,
     User,
@@ -468,4 +479,5 @@ ALL_TABLES: list[type[Table]] = [
     JobLease,
     Contribution,
     Checkin,
+    BoardPin,
 ]

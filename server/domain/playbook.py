@@ -66,6 +66,8 @@ class Node(Strict, kw_only=True):
     completion: Literal["materials", "transition", "note", "activity", "fields"] = "materials"
     urgent: bool = False
     substate: Key | None = None  # in a stage with substates: the substate this node belongs to
+    # The manager board's key-account line: the lane this node is drawn in (left off the board when unset).
+    board_lane: Literal["contract", "delivery", "service"] | None = None
 
 
 class Stage(Strict, kw_only=True):
@@ -171,6 +173,7 @@ _CHOICES = {
     "types": FILE_TYPES,
     "completion": ("materials", "transition", "note", "activity", "fields"),
     "terminal": ("won", "lost"),
+    "board_lane": ("contract", "delivery", "service"),
     "scenario": ("trade_show", "repeat_order", "visit_log", "custom"),
     "type": ("text", "number", "date", "money", "phone", "email", "products", "select", "customer", "textarea"),
 }
