@@ -203,8 +203,10 @@ async def transition(viewer: Viewer, opp_id: str, data: TransitionIn, pb: Playbo
     except TransitionError as exc:
         raise ApiError(422, "invalid_transition", str(exc)) from None
     override = False
+    present = who = None
     if move.kind in ("forward", "won"):
-        facts = facts_of(row, await present_materials(row["id"]))
+        present = await present_materials(row["id"])
+        facts = facts_of(row, present)
         who = await resolve_relations(pb, row["owner"])
         missing = missing_for_exit(pb, facts, who)
         if missing and data.override:
@@ -240,4 +242,12 @@ async def transition(viewer: Viewer, opp_id: str, data: TransitionIn, pb: Playbo
         if override:
             await audit.record("gate.override", actor_id=viewer.id, target_type="opportunity", target_id=row["id"],
                                detail={"to": data.to, "reason": reason})
-    return await get_opportunity(viewer, opp_id, pb, tz, locale)
+    # the answer is computed from what was loaded for the gate, not read a second time
+    moved = {**row, "stage": move.stage, "substate": move.substate, "status": status, "stage_entered_at": now,
+             "updated_at": now, "version": row["version"] + 1, "playbook_version": pb.version,
+             "lost_reason": reason if move.kind == "lost" else row["lost_reason"]}
+    if present is None:
+        present = await present_materials(row["id"])
+    if who is None:
+        who = await resolve_relations(pb, row["owner"])
+    return _out(moved, pb, facts_of(moved, present), who, now, tz, locale)
