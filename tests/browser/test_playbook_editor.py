@@ -110,7 +110,7 @@ def test_a_problem_is_shown_where_it_is_and_blocks_publishing_at_desktop_width(b
         expect(page.locator("#pb-status")).to_have_text("草稿已保存，没有问题。")
         page.get_by_label("沉默阈值（天）").first.fill("0")
         expect(page.locator("#pb-status")).to_have_text(re.compile("有 1 个问题"), timeout=10_000)
-        expect(page.locator("#pb-problems")).to_contain_text("silence_days")
+        expect(page.locator("#pb-problems")).to_contain_text("沉默阈值（天）")
         expect(page.get_by_role("button", name="发布为新的生效版本")).to_be_disabled()
         assert page.evaluate(LAYOUT_JS) == []
         shot(page, "06-problem-desktop")
