@@ -52,6 +52,14 @@ def round2(expr: str) -> str:
     return f"ROUND({expr}, 2)"
 
 
+def probe_each() -> QueryString:
+    """Appended inside a NOT EXISTS (…) over an indexed column: PostgreSQL then probes the index once per
+    outer row instead of hashing the whole inner table (OFFSET keeps the sub-query from being pulled up into
+    an anti-join: 20,000 open deals hashed for a team's 1,000 customers took 25 of the query's 45 ms).
+    SQLite probes the index anyway."""
+    return QueryString(" OFFSET 0" if is_postgres() else "")
+
+
 def placeholders(values) -> str:
     return ", ".join("{}" for _ in values)
 

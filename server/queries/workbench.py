@@ -22,8 +22,8 @@ from server.domain.playbook import Playbook
 from server.errors import ApiError, not_found
 from server.queries import audit, scope
 from server.queries.customers import assert_visible
-from server.queries.insight_sql import (as_date, as_datetime, as_float, days_since, fetch, placeholders, real, round2,
-                                        silent_condition, utc, where_sql)
+from server.queries.insight_sql import (as_date, as_datetime, as_float, days_since, fetch, placeholders, probe_each,
+                                        real, round2, silent_condition, utc, where_sql)
 from server.queries.common import parse_id, sid
 from server.schemas_insight import SilentItem, SilentPage, SnoozedItem, SnoozeIn, SnoozeOut
 from server.tables import Customer, CustomerSnooze, Opportunity
@@ -46,7 +46,7 @@ _RANKED = (
     f"{_BASIS_CUSTOMER} AS basis, {{}} AS risk FROM customer "
     "LEFT JOIN customer_snooze s ON s.customer = customer.id "
     f"WHERE {_BASIS_CUSTOMER} < {{}} AND {{}} AND {_NOT_SNOOZED} "
-    "AND NOT EXISTS (SELECT 1 FROM opportunity o WHERE o.customer = customer.id AND o.status = 'open')"
+    "AND NOT EXISTS (SELECT 1 FROM opportunity o WHERE o.customer = customer.id AND o.status = 'open'{})"
     "), ranked AS (SELECT cand.*, "
     "ROW_NUMBER() OVER (PARTITION BY customer_id ORDER BY risk DESC, basis, opportunity_id) AS rn, "
     "COUNT(opportunity_id) OVER (PARTITION BY customer_id) AS deals FROM cand), "
@@ -108,7 +108,7 @@ async def silent_list(viewer: Viewer, scope_name: str, pb: Playbook, tz: ZoneInf
         fetch(_RANKED, risk_sql(pb, now, _BASIS_OPP, "opportunity.stage", "opportunity.amount"),
               silent_condition(pb, now, _BASIS_OPP), where_sql(opp_where), today,
               risk_sql(pb, now, _BASIS_CUSTOMER, None, None), customer_cut, where_sql(customer_where), today,
-              limit),
+              probe_each(), limit),
         fetch(_SNOOZED, today, silent_condition(pb, now, _BASIS_OPP), where_sql(opp_where), customer_cut,
               where_sql(customer_where)))
     factors = silence.stage_factors(pb)
