@@ -69,6 +69,8 @@ from server import db  # noqa: E402
 from server.domain.alerts import alarms_for, parse_quiet_hours, quiet_until  # noqa: E402
 from server.playbook_loader import DEFAULT_PLAYBOOK, load_playbook  # noqa: E402
 from server.queries import alerting  # noqa: E402
+from server.queries.bulk import pg_copy as copy, pg_drop_indexes as drop_indexes  # noqa: E402
+from server.queries.bulk import pg_setvals as setvals, pg_sql as sql  # noqa: E402
 from server.queries.opp_facts import resolve_relations  # noqa: E402
 from server.settings import load_settings  # noqa: E402
 from tests import push_receiver  # noqa: E402
@@ -152,38 +154,6 @@ def settings_for(url: str, tmp: Path):
     return load_settings({"SALESGATE_DATABASE_URL": url, "SALESGATE_VAR_DIR": str(tmp / "var"),
                           "SALESGATE_MEDIA_DIR": str(tmp / "media"), "SALESGATE_PUSH_HOSTS": "127.0.0.1",
                           "SALESGATE_LOG_LEVEL": "WARNING"})
-
-
-async def copy(engine, table: str, columns: list[str], records) -> None:
-    """COPY through the engine's pool, foreign-key triggers off (the rows are consistent by construction)."""
-    async with engine.pool.acquire() as conn:
-        await conn.execute("SET session_replication_role = replica")
-        try:
-            await conn.copy_records_to_table(table, records=records, columns=columns)
-        finally:
-            await conn.execute("SET session_replication_role = DEFAULT")
-
-
-async def sql(engine, statement: str, *args):
-    async with engine.pool.acquire() as conn:
-        return await conn.fetch(statement, *args)
-
-
-async def drop_indexes(engine, tables: tuple[str, ...]) -> list[str]:
-    """Drop the secondary indexes of these tables (those behind no constraint) before a bulk load;
-    returns their definitions, to build them again in one pass each afterwards."""
-    rows = await sql(engine, "SELECT i.indexrelid::regclass::text AS name, pg_get_indexdef(i.indexrelid) AS def "
-                             "FROM pg_index i JOIN pg_class t ON t.oid = i.indrelid "
-                             "LEFT JOIN pg_constraint c ON c.conindid = i.indexrelid "
-                             "WHERE t.relname = ANY($1::text[]) AND c.oid IS NULL", list(tables))
-    for r in rows:
-        await sql(engine, f"DROP INDEX {r['name']}")
-    return [r["def"] for r in rows]
-
-
-async def setvals(engine, tables: tuple[str, ...]) -> None:
-    for t in tables:
-        await sql(engine, f"SELECT setval('{t}_id_seq', GREATEST((SELECT max(id) FROM {t}), 1))")
 
 
 # --------------------------------------------------------------------------- data set

@@ -300,9 +300,11 @@ class CpuMeter:
         self.used = tuple(b - a for a, b in zip(self.start, now))
 
 
-async def load(port: int, request: bytes, concurrency: int, warmup: float, duration: float,
-               result: Result, meter: CpuMeter | None = None) -> None:
-    """N keep-alive connections; warm up, then record completions inside the window."""
+async def load(port: int, request, concurrency: int, warmup: float, duration: float,
+               result: Result, meter: CpuMeter | None = None, ok: tuple[int, ...] = (200,)) -> None:
+    """N keep-alive connections; warm up, then record completions inside the window.
+    `request`: the request's bytes, or a function giving each request's bytes (POSTs that must differ);
+    `ok`: the statuses that count as answered (others are errors)."""
     loop_start = time.perf_counter()
     window_start = loop_start + warmup
     window_end = window_start + duration
@@ -327,7 +329,7 @@ async def load(port: int, request: bytes, concurrency: int, warmup: float, durat
                 async with asyncio.timeout(REQUEST_TIMEOUT):
                     if writer is None:
                         reader, writer = await asyncio.open_connection(HOST, port)
-                    writer.write(request)
+                    writer.write(request() if callable(request) else request)
                     status, _, keep_alive = await read_response(reader)
             except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, TimeoutError,
                     BadResponse, ValueError):
@@ -336,7 +338,7 @@ async def load(port: int, request: bytes, concurrency: int, warmup: float, durat
             if window_start <= t1 <= window_end:  # completions inside the window
                 counted += 1
                 result.statuses[status] = result.statuses.get(status, 0) + 1
-                if status == 200:
+                if status in ok:
                     result.requests += 1
                     result.latencies.append(t1 - t0)
                 else:

@@ -182,6 +182,88 @@ def cmd_serve(args) -> int:
     return 0
 
 
+def cmd_demo_generate(args) -> int:
+    from server import db, generator
+    from server.app import build_storage
+    from server.domain.playbook import PlaybookInvalid
+    from server.playbook_loader import load_playbook, playbook_path
+
+    settings = _settings()
+    now = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0)
+    if args.now:
+        try:
+            now = datetime.fromisoformat(args.now)
+        except ValueError:
+            print(f"salesgate: --now: not an ISO time: {args.now!r}", file=sys.stderr)
+            return 2
+        now = (now if now.tzinfo else now.replace(tzinfo=settings.tz)).astimezone(timezone.utc)
+    overrides = {k: getattr(args, k) for k in ("teams", "reps_per_team", "customers", "open", "closed", "activities")}
+    bad = [f"--{k.replace('_', '-')}" for k, v in overrides.items() if v is not None and v < (1 if k in (
+        "teams", "reps_per_team", "customers") else 0)]
+    if bad:
+        print(f"salesgate: {', '.join(bad)}: must be a positive number", file=sys.stderr)
+        return 2
+    scale = generator.scale_with(args.scale, **overrides)
+    try:
+        pb = load_playbook(playbook_path(settings))
+    except PlaybookInvalid as exc:
+        for problem in exc.problems:
+            print(f"salesgate: playbook: {problem}", file=sys.stderr)
+        return 2
+
+    async def emptied() -> bool:
+        """False when the database holds data and --force was not given; with --force, empty it."""
+        engine = db.build_engine(settings)
+        await db.migrate(engine)
+        async with db.lifespan_engine(engine):
+            if not await generator.has_data():
+                return True
+            if not args.force:
+                return False
+            if settings.is_sqlite:
+                engine = None
+            else:
+                from server.tables import ALL_TABLES
+
+                names = ", ".join(f'"{t._meta.tablename}"' for t in ALL_TABLES)
+                await db.current_engine().run_ddl(f"TRUNCATE {names} CASCADE")
+        if settings.is_sqlite:  # a fresh file: SQLite cannot truncate past the append-only triggers
+            for suffix in ("", "-wal", "-shm"):
+                Path(settings.sqlite_path + suffix).unlink(missing_ok=True)
+            await db.migrate(db.build_engine(settings))
+        print("--force: the existing data was removed")
+        return True
+
+    if not asyncio.run(emptied()):
+        print("salesgate: the database already holds data (users or customers); generating into it would mix "
+              "the two. Use an empty database, or --force to delete everything in it first.", file=sys.stderr)
+        return 1
+    proc = None
+    try:
+        if not settings.s3_endpoint:
+            proc, settings = _start_local_s3(settings)
+        storage = build_storage(settings)
+
+        async def run():
+            summary = await generator.generate(settings=settings, pb=pb, scale=scale, seed=args.seed, now=now,
+                                               storage=storage, plan=not args.no_plan,
+                                               progress=lambda line: print(line, flush=True))
+            return summary, (await generator.digest() if args.digest else None)
+        summary, digest = asyncio.run(_with_db(settings, run, migrate=False))
+    finally:
+        if proc is not None:
+            from server.adapters import local_s3
+
+            local_s3.stop(proc)
+    counts = ", ".join(f"{k} {v:,}" for k, v in summary["counts"].items())
+    print(f"generated in {summary['seconds']:.0f} s: {counts}")
+    if digest:
+        print(f"digest {digest}")
+    print(f"demo logins (password {generator.DEMO_PASSWORD!r}): {', '.join(summary['logins'])} "
+          f"(managers mgr00…, reps rep000…, presales00…, delivery00…, commercial00…, legal00…)")
+    return 0
+
+
 def cmd_playbook_check(args) -> int:
     from server.domain.playbook import PlaybookInvalid
     from server.playbook_loader import load_playbook
@@ -226,6 +308,21 @@ def build_parser() -> argparse.ArgumentParser:
     once.add_argument("--now", help="ISO time to run as (default: now)")
     once.set_defaults(fn=cmd_jobs_run_once)
     jobs.add_parser("worker", help="run the periodic jobs in a loop").set_defaults(fn=cmd_jobs_worker)
+
+    demo = sub.add_parser("demo", help="demonstration data").add_subparsers(dest="demo_command", required=True)
+    gen = demo.add_parser("generate", help="build a deterministic organisation-scale dataset (bulk loaded)")
+    gen.add_argument("--scale", choices=["org", "small"], default="org",
+                     help="org: 200 reps in 20 teams, 60,000 customers, 20,000 open deals, 1.5 M activities; "
+                          "small: a few seconds' worth")
+    gen.add_argument("--seed", type=int, default=1, help="same seed and --now: the same data")
+    gen.add_argument("--now", help="ISO time the data is built around (default: the start of this hour)")
+    for name in ("teams", "reps-per-team", "customers", "open", "closed", "activities"):
+        gen.add_argument(f"--{name}", type=int, help=f"override the scale's number of {name.replace('-', ' ')}")
+    gen.add_argument("--force", action="store_true", help="delete everything in a non-empty database first")
+    gen.add_argument("--no-plan", action="store_true",
+                     help="leave the node clocks for the deadline job to plan (default: planned here)")
+    gen.add_argument("--digest", action="store_true", help="print a digest of the generated rows")
+    gen.set_defaults(fn=cmd_demo_generate)
 
     playbook = sub.add_parser("playbook", help="the process definition").add_subparsers(
         dest="playbook_command", required=True)

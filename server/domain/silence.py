@@ -111,7 +111,9 @@ class Candidate(msgspec.Struct, frozen=True, kw_only=True):
 def most_at_risk(pb: Playbook, candidates: list[Candidate], now: datetime) -> list[tuple[Candidate, float, int]]:
     """One row per customer (its riskiest silent deal), most at risk first: (candidate, risk, deals).
 
-    Ties go to the longer silence, then the customer id, so the order is stable.
+    Ties go to the longer silence, then the customer id, so the order is stable (within a customer: the
+    longer silence, then the deal id). The workbench query computes the same order in SQL
+    (``server.queries.workbench``); tests/integration/test_workbench_order.py holds the two together.
     """
     best: dict[str, tuple[Candidate, float]] = {}
     deals: dict[str, int] = {}
@@ -121,7 +123,8 @@ def most_at_risk(pb: Playbook, candidates: list[Candidate], now: datetime) -> li
         if c.opportunity_id is not None:
             deals[c.customer_id] = deals.get(c.customer_id, 0) + 1
         kept = best.get(c.customer_id)
-        if kept is None or score > kept[1] or (score == kept[1] and c.basis < kept[0].basis):
+        if kept is None or score > kept[1] or (score == kept[1] and (c.basis, c.opportunity_id or "")
+                                                < (kept[0].basis, kept[0].opportunity_id or "")):
             best[c.customer_id] = (c, score)
     rows = [(c, score, deals.get(c.customer_id, 0)) for c, score in best.values()]
     rows.sort(key=lambda r: (-r[1], r[0].basis, r[0].customer_id))

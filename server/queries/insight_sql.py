@@ -33,6 +33,33 @@ def days_between(later: str, earlier: str) -> str:
     return f"(julianday({later}) - julianday({earlier}))"
 
 
+def days_since(now: datetime, basis: str) -> QueryString:
+    """SQL for (now - basis) in days, as a real number (`basis` a timestamp column expression)."""
+    if is_postgres():
+        return QueryString(f"(EXTRACT(EPOCH FROM (CAST({{}} AS TIMESTAMPTZ) - {basis})) / 86400.0)", utc(now))
+    return QueryString(f"(julianday({{}}) - julianday({basis}))", utc(now))
+
+
+def real(expr: str) -> str:
+    """`expr` as a double-precision number (PostgreSQL would otherwise keep NUMERIC)."""
+    return f"CAST({expr} AS {'DOUBLE PRECISION' if is_postgres() else 'REAL'})"
+
+
+def round2(expr: str) -> str:
+    """`expr` (a real number) rounded to two decimals, as Python's round(x, 2)."""
+    if is_postgres():
+        return f"ROUND(CAST({expr} AS NUMERIC), 2)"
+    return f"ROUND({expr}, 2)"
+
+
+def probe_each() -> QueryString:
+    """Appended inside a NOT EXISTS (…) over an indexed column: PostgreSQL then probes the index once per
+    outer row instead of hashing the whole inner table (OFFSET keeps the sub-query from being pulled up into
+    an anti-join: 20,000 open deals hashed for a team's 1,000 customers took 25 of the query's 45 ms).
+    SQLite probes the index anyway."""
+    return QueryString(" OFFSET 0" if is_postgres() else "")
+
+
 def placeholders(values) -> str:
     return ", ".join("{}" for _ in values)
 
