@@ -9,8 +9,30 @@ import msgspec
 from msgspec import Meta
 
 
+def _holds_nul(value: object) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return any(_holds_nul(v) for v in value)
+    if isinstance(value, dict):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    if isinstance(value, msgspec.Struct):
+        return any(_holds_nul(getattr(value, f)) for f in value.__struct_fields__)
+    return False
+
+
+def refuse_nul(body: msgspec.Struct) -> None:
+    """PostgreSQL text cannot hold NUL (\\u0000): refuse it in every body, on both engines, as a 400."""
+    for name in body.__struct_fields__:
+        if _holds_nul(getattr(body, name)):
+            raise ValueError(f"The text in {name} contains a NUL character (\\u0000), which is not allowed")
+
+
 class In(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """Base for request bodies."""
+
+    def __post_init__(self) -> None:
+        refuse_nul(self)
 
 
 class Out(msgspec.Struct, kw_only=True):
