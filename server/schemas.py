@@ -21,10 +21,11 @@ def _holds_nul(value: object) -> bool:
     return False
 
 
-def refuse_nul(body: msgspec.Struct) -> None:
-    """PostgreSQL text cannot hold NUL (\\u0000): refuse it in every body, on both engines, as a 400."""
+def refuse_nul(body: msgspec.Struct, allow: tuple[str, ...] = ()) -> None:
+    """PostgreSQL text cannot hold NUL (\\u0000): refuse it in every body, on both engines, as a 400
+    (``allow``: fields that are read, never stored, and say themselves what is wrong with them)."""
     for name in body.__struct_fields__:
-        if _holds_nul(getattr(body, name)):
+        if name not in allow and _holds_nul(getattr(body, name)):
             raise ValueError(f"The text in {name} contains a NUL character (\\u0000), which is not allowed")
 
 
@@ -286,6 +287,9 @@ Temperature = Literal["hot", "warm", "cold"]
 class LeadParse(In, kw_only=True):
     payload: BadgePayload
 
+    def __post_init__(self) -> None:
+        refuse_nul(self, allow=("payload",))  # a payload with binary data is a 422 payload_unrecognised
+
 
 class LeadScan(In, kw_only=True):
     payload: BadgePayload
@@ -293,6 +297,9 @@ class LeadScan(In, kw_only=True):
     products: Annotated[list[ProductKey], Meta(max_length=50)] | None = None
     note: Annotated[str, Meta(max_length=2000)] | None = None
     temperature: Temperature | None = None
+
+    def __post_init__(self) -> None:
+        refuse_nul(self, allow=("payload",))  # a payload with binary data is a 422 payload_unrecognised
 
 
 class LeadOut(Out, kw_only=True):
