@@ -2,8 +2,9 @@
 sends them, as a rep and as an admin, to the real app (real database, real weed S3) over real HTTP.
 
 Every response must be a non-5xx, carry a status code the schema declares, and match the schema
-declared for that status. Ids in paths, queries and bodies are drawn half the time from seeded records,
-so that the handlers get past "not found" and into their real work.
+declared for that status. Every other example takes its ids (in the path, the query, a JSON body) from
+seeded records, and a few operations get a known-good request first, so that the handlers get past
+"not found" and into their real work.
 
 Deterministic for CI: hypothesis is derandomized, with no example database and a bounded number of
 examples per operation. All failures are collected and reported together (one per operation, role,
@@ -41,7 +42,7 @@ DEPTH = int(os.environ.get("SALESGATE_FUZZ_DEPTH", "1"))
 EXAMPLES = {GenerationMode.POSITIVE: 6 * DEPTH, GenerationMode.NEGATIVE: 3 * DEPTH}
 
 # A valid request or two for operations whose bodies random data rarely gets right, sent before the
-# generated ones ({customer_id}, {who} and {until} are filled in), so the handlers' success paths are checked too.
+# generated ones ({customer_id}, {who}, {until}, {p256dh} are filled in), so their success paths are checked too.
 KNOWN_GOOD = {
     ("POST", "/api/v1/auth/tokens"): [{"username": "{who}", "password": PASSWORD, "name": "fuzz"}],
     ("POST", "/api/v1/opportunities/{opp_id}/transition"): [{"to": "needs_analysis"}],
@@ -61,12 +62,10 @@ KNOWN_GOOD = {
 P256DH = base64.urlsafe_b64encode(ec.derive_private_key(7, ec.SECP256R1()).public_key().public_bytes(
     serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)).rstrip(b"=").decode()
 
-# (method, path) not fuzzed, and why.
-SKIP = {
-    # Revokes nothing for a bearer token, but the point of the run is an unchanging caller; its only
-    # effect (clearing the cookie) is covered by tests/integration/test_auth.py.
-    ("POST", "/api/v1/auth/logout"): "ends the caller's session",
-}
+# (method, path) not fuzzed, and why. None at the moment: logout with a bearer token revokes nothing (it
+# ends cookie sessions only), /me/password needs the current password, and user ids never include the
+# admin's own, so no operation cuts the caller off; the 302 download is not followed; exports stream.
+SKIP: dict[tuple[str, str], str] = {}
 
 
 @contextlib.contextmanager
@@ -212,7 +211,7 @@ def test_every_operation_survives_fuzzing_as_rep_and_admin(app):
     print("\n".join(f"{label}: {sorted(set(codes))}" for label, codes in seen.items()))
     assert len(operations) > 50
     assert not failures, f"{len(failures)} failures:\n\n" + "\n\n".join(failures.values())
-    assert sum(map(len, seen.values())) > len(seen) * 6
+    assert sum(map(len, seen.values())) > len(seen) * 4
     # The seeded ids get the admin's requests past "not found": most operations answer 2xx/3xx at least once.
     admin = [label for label in seen if label.endswith("[admin]")]
     reached = [label for label in admin if any(200 <= c < 400 for c in seen[label])]
