@@ -19,6 +19,7 @@ from litestar.static_files import create_static_files_router
 from server import db, i18n, jobs
 from server.adapters.storage import Storage
 from server.adapters.webpush import load_vapid
+from server.error_docs import document_errors
 from server.errors import EXCEPTION_HANDLERS
 from server.idempotency import IdempotencyMiddleware
 from server.playbook_loader import playbook_path, read_playbook
@@ -84,6 +85,7 @@ def create_app(settings: Settings, *, storage: Storage | None = None, migrate: b
                 if task is not None:
                     await task
 
+    document_errors(ROUTE_HANDLERS)
     return Litestar(
         route_handlers=[*ROUTE_HANDLERS,
                         create_static_files_router(path="/static", directories=[STATIC_DIR],

@@ -10,6 +10,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from asyncpg.exceptions import CharacterNotInRepertoireError, UntranslatableCharacterError
+
 from litestar import Request, Response
 from litestar.exceptions import (
     HTTPException,
@@ -126,6 +128,12 @@ def handle_bad_encoding(request: Request, exc: UnicodeDecodeError) -> Response:
     return _response(400, "invalid_encoding", "The request body is not valid UTF-8.")
 
 
+def handle_bad_text(request: Request, exc: Exception) -> Response:
+    """PostgreSQL refuses NUL (\\u0000) in text. Bodies are checked before (``schemas.refuse_nul``); this
+    catches what else carries text to the database: a query parameter, a form field, a file name."""
+    return _response(400, "invalid_text", "Text may not contain NUL (\\u0000) characters.")
+
+
 def handle_500(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return _response(HTTP_500_INTERNAL_SERVER_ERROR, "internal_error",
@@ -141,6 +149,8 @@ EXCEPTION_HANDLERS = {
     ValidationException: handle_validation,
     StorageUnavailable: handle_storage,
     UnicodeDecodeError: handle_bad_encoding,
+    CharacterNotInRepertoireError: handle_bad_text,
+    UntranslatableCharacterError: handle_bad_text,
     HTTPException: handle_http,
     Exception: handle_500,
 }

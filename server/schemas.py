@@ -9,8 +9,31 @@ import msgspec
 from msgspec import Meta
 
 
+def _holds_nul(value: object) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return any(_holds_nul(v) for v in value)
+    if isinstance(value, dict):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    if isinstance(value, msgspec.Struct):
+        return any(_holds_nul(getattr(value, f)) for f in value.__struct_fields__)
+    return False
+
+
+def refuse_nul(body: msgspec.Struct, allow: tuple[str, ...] = ()) -> None:
+    """PostgreSQL text cannot hold NUL (\\u0000): refuse it in every body, on both engines, as a 400
+    (``allow``: fields that are read, never stored, and say themselves what is wrong with them)."""
+    for name in body.__struct_fields__:
+        if name not in allow and _holds_nul(getattr(body, name)):
+            raise ValueError(f"The text in {name} contains a NUL character (\\u0000), which is not allowed")
+
+
 class In(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """Base for request bodies."""
+
+    def __post_init__(self) -> None:
+        refuse_nul(self)
 
 
 class Out(msgspec.Struct, kw_only=True):
@@ -265,6 +288,9 @@ Temperature = Literal["hot", "warm", "cold"]
 class LeadParse(In, kw_only=True):
     payload: BadgePayload
 
+    def __post_init__(self) -> None:
+        refuse_nul(self, allow=("payload",))  # a payload with binary data is a 422 payload_unrecognised
+
 
 class LeadScan(In, kw_only=True):
     payload: BadgePayload
@@ -272,6 +298,9 @@ class LeadScan(In, kw_only=True):
     products: Annotated[list[ProductKey], Meta(max_length=50)] | None = None
     note: Annotated[str, Meta(max_length=2000)] | None = None
     temperature: Temperature | None = None
+
+    def __post_init__(self) -> None:
+        refuse_nul(self, allow=("payload",))  # a payload with binary data is a 422 payload_unrecognised
 
 
 class LeadOut(Out, kw_only=True):

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 import msgspec
 from msgspec import Meta
 
-from server.schemas import In, Out
+from server.schemas import In, Out, refuse_nul
 
 
 class InboxItemOut(Out, kw_only=True):
@@ -49,6 +49,9 @@ class SubscriptionIn(msgspec.Struct, kw_only=True):
     keys: SubscriptionKeys
     locale: Literal["zh_CN", "en"] | None = None
     device: Annotated[str, Meta(max_length=200)] | None = None
+
+    def __post_init__(self) -> None:
+        refuse_nul(self)
 
 
 class SubscriptionOut(Out, kw_only=True):

@@ -8,7 +8,7 @@ from typing import Annotated
 import msgspec
 from msgspec import Meta
 
-from server.schemas import In, Out
+from server.schemas import In, Out, refuse_nul
 
 Line = Annotated[str, Meta(min_length=1, max_length=200, description="one item, 1-200 characters")]
 
@@ -50,6 +50,9 @@ class ContributionList(Out, kw_only=True):
 class SupportIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     user_id: Annotated[str, Meta(min_length=1, max_length=64)]
     text: Line
+
+    def __post_init__(self) -> None:
+        refuse_nul(self)
 
 
 class CheckinIn(In, kw_only=True):

@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 
 import aiohttp
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from py_vapid import Vapid02
 from pywebpush import WebPushException, webpush_async
 
@@ -60,6 +61,20 @@ def public_key_b64(vapid: Vapid02) -> str:
     """The applicationServerKey a browser subscribes with: the uncompressed P-256 point, base64url."""
     raw = vapid.public_key.public_bytes(serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def keys_problem(p256dh: str, auth: str) -> str | None:
+    """Why a browser's subscription keys cannot encrypt a push (None when they can): ``p256dh`` must be a
+    P-256 point (65 bytes, base64url), ``auth`` a 16-byte secret."""
+    try:
+        point = base64.urlsafe_b64decode(p256dh + "=" * (-len(p256dh) % 4))
+        secret = base64.urlsafe_b64decode(auth + "=" * (-len(auth) % 4))
+        ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), point)
+    except ValueError:
+        return "The subscription's p256dh key is not a P-256 public key; send the browser's PushSubscription.toJSON()."
+    if len(secret) != 16:
+        return "The subscription's auth secret is not 16 bytes; send the browser's PushSubscription.toJSON()."
+    return None
 
 
 @dataclass
@@ -122,6 +137,9 @@ class PushSender:
                                   error=f"push service answered {status}")
             except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
                 return PushResult(status=0, error=f"push service unreachable: {type(exc).__name__}")
+            except ValueError as exc:
+                # Keys no push can be encrypted for (stored before subscribe checked them): as good as gone.
+                return PushResult(status=410, error=f"subscription keys not usable: {exc}"[:300])
 
 
 def _retry_after(value: str | None) -> float | None:

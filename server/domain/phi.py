@@ -38,6 +38,7 @@ from server.domain.playbook import Playbook, Thresholds
 METRICS = ("stage_transition_days", "material_completeness", "silent_rate")
 DEFAULT_WINDOW_DAYS = 30
 MAX_WINDOW_DAYS = 366
+EARLIEST_DAY = date(2000, 1, 1)
 TREND_WEEKS = 8
 
 
@@ -179,10 +180,13 @@ class WindowError(ValueError):
 
 def window(now: datetime, tz: ZoneInfo, start: date | None, end: date | None) -> tuple[datetime, datetime]:
     """[from, to) as aware datetimes: local days, `end` inclusive, never past `now`; default the last 30 days."""
-    to = now if end is None else min(now, _midnight(end + timedelta(days=1), tz))
-    frm = to - timedelta(days=DEFAULT_WINDOW_DAYS) if start is None else _midnight(start, tz)
+    # Checked before any arithmetic: a day at the ends of the calendar (0001-01-01, 9999-12-31) overflows.
+    if any(day is not None and day < EARLIEST_DAY for day in (start, end)):
+        raise WindowError(f"Days before {EARLIEST_DAY.isoformat()} are not accepted.")
     if start is not None and end is not None and start > end:
         raise WindowError(f"from ({start.isoformat()}) must not be after to ({end.isoformat()}).")
+    to = now if end is None or end >= now.astimezone(tz).date() else _midnight(end + timedelta(days=1), tz)
+    frm = to - timedelta(days=DEFAULT_WINDOW_DAYS) if start is None else _midnight(start, tz)
     if frm >= to:
         raise WindowError("The window is empty or in the future; choose days up to today.")
     if to - frm > timedelta(days=MAX_WINDOW_DAYS):

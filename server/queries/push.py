@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from server.adapters.webpush import PushResult, PushSender
+from server.adapters.webpush import PushResult, PushSender, keys_problem
 from server.db import current_engine, write_transaction
 from server.domain.access import Viewer
 from server.domain.alerts import endpoint_problem, push_topic, retry_delay
@@ -42,6 +42,9 @@ async def subscribe(viewer: Viewer, data: SubscriptionIn, hosts: tuple[str, ...]
     problem = endpoint_problem(data.endpoint, hosts)
     if problem:
         raise ApiError(422, "push_host_not_allowed", problem)
+    problem = keys_problem(data.keys.p256dh, data.keys.auth)
+    if problem:
+        raise ApiError(422, "invalid_subscription_keys", problem)
     values = {PushSubscription.user: viewer.id, PushSubscription.p256dh: data.keys.p256dh,
               PushSubscription.auth: data.keys.auth, PushSubscription.locale: data.locale or locale,
               PushSubscription.device: data.device}

@@ -12,12 +12,16 @@ from server.domain.access import Viewer
 from server.queries import templates
 from server.queries.templates import TemplateSaved
 from server.routes.pages import request_locale
+from server.schemas import refuse_nul
 
 Req = Request[Viewer, str, object]
 
 
 class EntryIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     values: dict[str, Any]
+
+    def __post_init__(self) -> None:
+        refuse_nul(self)
 
 
 class PrefillOut(msgspec.Struct, kw_only=True):

@@ -104,6 +104,34 @@ async def test_openapi_describes_the_api_with_constraints(client):
     assert "/customers" not in doc["paths"]  # pages are not API
 
 
+async def test_openapi_declares_the_error_answers_the_api_gives(client):
+    """Found by the schemathesis run: a rep's 403 on an admin route, a 404 for someone else's record, a 422
+    for a domain rule, a 415 for a non-multipart upload were all answers the schema did not list, and its
+    400 lacked ``code``."""
+    doc = (await client.get("/schema/openapi.json")).json()
+    error = doc["components"]["schemas"]["ErrorOut"]
+    assert set(error["required"]) >= {"status_code", "detail", "code"}
+    for path, ops in doc["paths"].items():
+        if not path.startswith("/api/"):
+            continue
+        for method, op in ops.items():
+            for status in ("400", "401", "403", "404", "422"):
+                schema = op["responses"][status]["content"]["application/json"]["schema"]
+                assert schema == {"$ref": "#/components/schemas/ErrorOut"}, (method, path, status)
+    upload = doc["paths"]["/api/v1/opportunities/{opp_id}/attachments"]["post"]["responses"]
+    assert {"413", "415", "503"} <= set(upload)
+    assert "429" in doc["paths"]["/api/v1/auth/login"]["post"]["responses"]
+    assert "409" in doc["paths"]["/api/v1/opportunities/{opp_id}/transition"]["post"]["responses"]
+    # The answers themselves have that shape.
+    org = await make_org()
+    forbidden = await client.get("/api/v1/admin/users", headers=org.auth("rep_a1"))
+    bad = await client.get("/api/v1/customers?limit=0", headers=org.auth("rep_a1"))
+    for resp, status in ((forbidden, 403), (bad, 400)):
+        body = resp.json()
+        assert resp.status_code == status and set(body) == {"status_code", "detail", "code", "extra"}, body
+        assert body["detail"].endswith(".") and isinstance(body["extra"], dict)
+
+
 async def test_healthz_reports_database_and_storage(client):
     resp = await client.get("/healthz")
     assert resp.status_code == 200

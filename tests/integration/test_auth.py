@@ -70,9 +70,20 @@ async def test_logout_ends_the_session(client):
     await make_org()
     csrf = await login(client, "rep_a1")
     token = client.cookies.get("sg_session")
-    assert (await client.post("/api/v1/auth/logout", headers=csrf)).status_code == 204
+    out = await client.post("/api/v1/auth/logout", headers=csrf)
+    assert out.status_code == 204 and out.content == b""
+    cleared = out.headers.get_list("set-cookie")
+    assert any(c.startswith("sg_session=") and "Max-Age=0" in c for c in cleared), cleared
     client.cookies.set("sg_session", token)
     assert (await client.get("/api/v1/me")).status_code == 401
+
+
+async def test_logout_schema_says_its_204_has_no_body(client):
+    """Found by fuzzing: the schema declared an application/json null body for the 204, which has none."""
+    doc = (await client.get("/schema/openapi.json")).json()
+    for path, method in (("/api/v1/auth/logout", "post"), ("/api/v1/push/subscriptions", "delete"),
+                         ("/api/v1/me/password", "post")):
+        assert "content" not in doc["paths"][path][method]["responses"]["204"], path
 
 
 async def test_throttle_after_ten_failures_gives_429_with_retry_after(client):

@@ -133,3 +133,23 @@ async def test_activity_bad_input_is_4xx_and_writes_nothing(client):
         assert resp.status_code == status, (body, resp.text)
         assert resp.json()["detail"].endswith(".")
     assert await Activity.count().run() == 0
+
+
+async def test_text_with_a_nul_character_is_a_400_not_a_500(client):
+    """Found by fuzzing: PostgreSQL refuses NUL in text, and a name, a contact, a search or a template entry
+    holding \\u0000 was a 500 there (and stored as is on SQLite)."""
+    org = await make_org()
+    auth = org.auth("rep_a1")
+    for body in ({"name": "张\u0000伟"}, {"name": "张伟", "contacts": [{"name": "王\u0000"}]}):
+        resp = await client.post("/api/v1/customers", json=body, headers=auth)
+        assert resp.status_code == 400 and resp.json()["code"] == "validation_error", resp.text
+        assert "NUL" in resp.json()["detail"]
+    entry = await client.post("/api/v1/templates/trade_show/entries", json={"values": {"name": "\u0000"}},
+                              headers=auth)
+    assert entry.status_code == 400 and "NUL" in entry.json()["detail"]
+    assert await Customer.count().run() == 0
+    search = await client.get("/api/v1/customers", params={"q": "\u0000"}, headers=auth)
+    # SQLite can search for it (and finds nothing); PostgreSQL cannot, and says why.
+    assert search.status_code == 200 or search.json()["code"] == "invalid_text", search.text
+    if search.status_code == 200:
+        assert search.json()["items"] == []

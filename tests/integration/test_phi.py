@@ -127,6 +127,11 @@ async def test_who_may_ask_for_what(client, dataset):
     resp = await client.get("/api/v1/phi", params={"from": "2026-11-20", "to": "2026-11-01"},
                             headers=org.auth("rep_a1"))
     assert resp.status_code == 422 and resp.json()["code"] == "invalid_window"
+    for params in ({"from": "0001-01-01", "to": "0001-01-02"}, {"to": "0001-01-01"}, {"to": "9999-12-31"}):
+        for path in ("/api/v1/phi", "/api/v1/phi/opportunities"):  # was a 500 (OverflowError)
+            resp = await client.get(path, params={**params, "metric": "silent_rate"}, headers=org.auth("rep_a1"))
+            assert resp.status_code in (200, 422), (path, params, resp.text)
+            assert resp.status_code == 200 or resp.json()["code"] == "invalid_window"
     resp = await client.get("/api/v1/phi", params={"scope": "all"}, headers=org.auth("rep_a1"))
     assert resp.status_code == 400 and "(field scope)" in resp.json()["detail"]
     resp = await _behind(client, org, "rep_a1", "speed")

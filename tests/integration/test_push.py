@@ -74,6 +74,27 @@ async def test_subscription_hosts_are_checked(client, receiver):
     assert bad_keys.status_code == 400
 
 
+async def test_keys_no_push_can_be_encrypted_for_are_refused_and_never_break_delivery(client, receiver):
+    """Found by fuzzing: keys that pass the pattern but are no P-256 point were stored, and the next push to
+    that user (the test button, or the job) failed with a 500 for every device in the batch."""
+    org = await make_org(PEOPLE)
+    endpoint = f"{receiver.base_url}/push/bad"
+    for keys in ({"p256dh": "B" * 87, "auth": "A" * 22}, {"p256dh": "B" * 20, "auth": "A" * 22},
+                 {**receiver.device("x").subscription(receiver.base_url)["keys"], "auth": "A" * 12}):
+        resp = await client.post("/api/v1/push/subscriptions", headers=org.auth("rep_a1"),
+                                 json={"endpoint": endpoint, "keys": keys})
+        assert resp.status_code == 422 and resp.json()["code"] == "invalid_subscription_keys", resp.text
+    # One stored before the check: the good device still gets its push, the broken one is forgotten.
+    phone = receiver.device("phone")
+    await _subscribe(client, org, "rep_a1", phone, receiver)
+    await PushSubscription.insert(PushSubscription(user=org.ids["rep_a1"], endpoint=endpoint, p256dh="B" * 87,
+                                                   auth="A" * 22, locale="zh_CN")).run()
+    resp = await client.post("/api/v1/push/test", headers=org.auth("rep_a1"))
+    assert resp.status_code == 201 and resp.json()["devices"] == 2, resp.text
+    assert receiver.for_device("phone")[0].payload["title"] == "Salesgate 测试通知"
+    assert await PushSubscription.count().where(PushSubscription.endpoint == endpoint).run() == 0
+
+
 async def test_a_late_step_reaches_both_devices_once_decrypted_and_signed(client, settings, receiver):
     org = await make_org(PEOPLE)
     phone, laptop, manager = receiver.device("phone"), receiver.device("laptop"), receiver.device("mgr")

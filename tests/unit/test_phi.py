@@ -103,6 +103,10 @@ def test_window_defaults_to_the_last_30_days_up_to_now():
     assert phi.window(NOW, SHANGHAI, None, None) == (NOW - timedelta(days=30), NOW)
 
 
+def test_window_ending_at_the_end_of_the_calendar_ends_now():
+    assert phi.window(NOW, SHANGHAI, date(2026, 11, 1), date(9999, 12, 31))[1] == NOW
+
+
 def test_window_of_local_days_end_inclusive_and_never_past_now():
     start, end = phi.window(NOW, SHANGHAI, date(2026, 11, 1), date(2026, 11, 10))
     assert start == datetime(2026, 11, 1, tzinfo=SHANGHAI)
@@ -116,6 +120,10 @@ def test_window_of_local_days_end_inclusive_and_never_past_now():
     (date(2026, 11, 10), date(2026, 11, 1), "from (2026-11-10) must not be after to (2026-11-01)."),
     (date(2026, 12, 1), None, "The window is empty or in the future; choose days up to today."),
     (date(2024, 1, 1), date(2026, 11, 1), "The window may span at most 366 days."),
+    # Found by fuzzing: the calendar's ends overflowed (a 500) instead of being refused.
+    (date(1, 1, 1), date(1, 1, 5), "Days before 2000-01-01 are not accepted."),
+    (None, date(1, 1, 1), "Days before 2000-01-01 are not accepted."),
+    (date(9999, 12, 31), None, "The window is empty or in the future; choose days up to today."),
 ])
 def test_window_refuses_what_a_person_should_fix(start, end, message):
     with pytest.raises(phi.WindowError) as caught:
