@@ -59,10 +59,29 @@ async def test_each_main_page_with_its_css_and_js_fits_the_budget(client):
         assert page.status_code == 200, f"{path}: {page.status_code}"
         assets = re.findall(r'<script[^>]* src="(/[^"]+)"|<link rel="stylesheet" href="(/[^"]+)"', page.text)
         urls = [a or b for a, b in assets]
-        assert "/static/app.js" in urls and "/static/app.css" in urls, f"{path} loads {urls}"
+        plain = {url.split("?")[0] for url in urls}
+        assert {"/static/app.js", "/static/app.css"} <= plain, f"{path} loads {urls}"
         total = gz(page.content)
         for url in urls:
             resp = await client.get(url)
             assert resp.status_code == 200, f"{path} loads {url}: {resp.status_code}"
             total += gz(resp.content)
         assert total < BUDGET, f"{path}: HTML+CSS+JS is {total / 1024:.1f} KB gzipped (budget 150 KB)"
+
+
+async def test_pages_link_versioned_static_files_that_may_be_cached_for_a_year(client):
+    page = await client.get("/login")
+    versioned = re.findall(r'"(/static/[^"?]+)\?v=([0-9a-f]{12})"', page.text)
+    assert {"/static/app.css", "/static/app.js"} <= {path for path, _ in versioned}, page.text[:2000]
+    for path, version in versioned:
+        fresh = await client.get(f"{path}?v={version}")
+        assert fresh.status_code == 200
+        assert fresh.headers["cache-control"] == "public, max-age=31536000, immutable", path
+        assert fresh.content == (await client.get(path)).content
+    # The plain URL (the service worker's precache) and a version that is not the file's are
+    # revalidated every time, so a deploy is never hidden behind a year-long cache.
+    for url in ("/static/app.js", "/static/app.js?v=000000000000", "/static/app.js?x=1"):
+        resp = await client.get(url)
+        assert resp.status_code == 200 and resp.headers["cache-control"] == "no-cache", url
+        assert resp.headers.get("etag")
+    assert "cache-control" not in (await client.get("/static/no-such-file.js")).headers
