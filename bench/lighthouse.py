@@ -104,6 +104,7 @@ class Result:
     hints: list[str]  # performance opportunities / diagnostics that failed
     own_bytes: dict[str, int] = field(default_factory=dict)  # same-origin HTML/CSS/JS url → gzip bytes
     runs: list[int] = field(default_factory=list)  # performance score of every run
+    benchmark_index: float = 0.0  # Lighthouse's measure of this machine's speed at that run
 
 
 def log_in(base_url: str, username: str) -> dict[str, str]:
@@ -202,7 +203,7 @@ def audit_page(page: Page, base_url: str, cookies: dict[str, str] | None, runs: 
         cls=audits["cumulative-layout-shift"]["numericValue"],
         transfer=int(audits["total-byte-weight"]["numericValue"]),
         report=out.with_name(out.name + ".report.html"),
-        losses=losses, hints=hints, runs=perf_scores,
+        losses=losses, hints=hints, runs=perf_scores, benchmark_index=lhr["environment"]["benchmarkIndex"],
     )
     with httpx.Client(cookies=cookies or {}, timeout=30, headers={"Accept-Encoding": "identity"}) as client:
         for url in own_resources(lhr, base_url):
@@ -262,14 +263,14 @@ def run(args, tmp: Path, app: App) -> bool:
 
     ok = True
     print()
-    print("| page | perf | a11y | best pr. | SEO | LCP | TBT | CLS | transfer | own HTML+CSS+JS (gz) |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("| page | perf | a11y | best pr. | SEO | LCP | TBT | CLS | transfer | own HTML+CSS+JS (gz) | bench. index |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in results:
         s = r.scores
         perf = f"{s['performance']}" + (f" ({'/'.join(map(str, r.runs))})" if len(r.runs) > 1 else "")
         print(f"| {r.page.name} | {perf} | {s['accessibility']} | {s['best-practices']} | {s['seo']} "
               f"| {r.lcp_ms / 1000:.1f} s | {r.tbt_ms:.0f} ms | {r.cls:.3f} | {kb(r.transfer)} "
-              f"| {kb(sum(r.own_bytes.values()))} |")
+              f"| {kb(sum(r.own_bytes.values()))} | {r.benchmark_index:.0f} |")
     decoder = {p: n for p, n in shell.items() if is_decoder(p)}
     shell_total = sum(n for p, n in shell.items() if not is_decoder(p))
     print()
@@ -304,6 +305,8 @@ def run(args, tmp: Path, app: App) -> bool:
             for path, n in r.own_bytes.items():
                 print(f"    {kb(n):>9}  {path}")
     print()
+    print("perf: the kept run's score (every run's in brackets); bench. index: Lighthouse's CPU benchmark at the "
+          "kept run — lower means a busier machine, and a 4x slower simulated CPU on top of it.")
     print(f"at start: {load_start}")
     print(f"at end:   {load_end}")
     print("all goals met" if ok else "some goals missed (see above)")
