@@ -152,14 +152,16 @@ class App:
         self.base_url = ""
         self.token = ""
 
-    def start(self) -> None:
+    def start(self, *serve_args: str, timeout_s: float = START_TIMEOUT_S) -> None:
+        """``serve`` on a free port (``serve_args``: e.g. ``--demo``), until /healthz answers 200."""
         port = free_port()
         self.base_url = f"http://{HOST}:{port}"
         with self.log.open("wb") as out:
-            self.proc = subprocess.Popen([sys.executable, "-m", "server.cli", "serve", "--port", str(port)],
+            self.proc = subprocess.Popen([sys.executable, "-m", "server.cli", "serve", "--port", str(port),
+                                          *serve_args],
                                          env=self.env, cwd=self.tmp, stdout=out, stderr=subprocess.STDOUT,
                                          stdin=subprocess.DEVNULL, start_new_session=True)
-        deadline = time.monotonic() + START_TIMEOUT_S
+        deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"server exited with {self.proc.returncode}")
@@ -169,7 +171,7 @@ class App:
             except httpx.HTTPError:
                 pass
             time.sleep(0.2)
-        raise RuntimeError(f"server not healthy after {START_TIMEOUT_S} s")
+        raise RuntimeError(f"server not healthy after {timeout_s:.0f} s")
 
     def cli(self, *args: str, stdin: str | None = None) -> str:
         done = subprocess.run([sys.executable, "-m", "server.cli", *args], env=self.env, cwd=self.tmp,

@@ -2,7 +2,7 @@
 // timeout and an offline page, API requests straight to the network; the offline outbox
 // (static/outbox.js) replayed on Background Sync, on start and when a page asks.
 importScripts("/static/outbox.js");
-const VERSION = "v6";
+const VERSION = "v7";
 const SHELL = "salesgate-shell-" + VERSION;
 const PAGES = "salesgate-pages";
 const PRECACHE = [
@@ -108,12 +108,15 @@ self.addEventListener("fetch", (event) => {
     return;
   }
   if (url.pathname.startsWith("/static/")) {
-    // Stale-while-revalidate: instant from cache, refreshed for next time.
+    // Stale-while-revalidate: instant from cache, refreshed for next time. Pages ask for
+    // /static/app.js?v=<content hash> (cached by the browser for a year); this cache keeps one copy
+    // per file, under its plain URL, as PRECACHE lists it.
+    const key = url.origin + url.pathname;
     const refresh = caches.open(SHELL).then((cache) => fetch(request).then((response) => {
-      if (response.ok) cache.put(request, response.clone());
+      if (response.ok) cache.put(key, response.clone());
       return response;
     }));
-    event.respondWith(caches.match(request).then((hit) => hit || refresh));
+    event.respondWith(caches.match(key).then((hit) => hit || refresh));
     event.waitUntil(refresh.catch(() => undefined));
   }
 });

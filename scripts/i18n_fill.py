@@ -178,6 +178,8 @@ ZH = {
     "Repeat order": "老客户复购",
     "Required to advance": "推进必需",
     "Rules instead of nagging.": "用规则代替催促。",
+    "Salesgate guards the steps of a sales process: who must deliver what by when, with alerts instead of nagging.":
+        "销售守门员守住销售流程的每一步：谁在何时之前交付什么，用提醒代替催促。",
     "Sales rep": "销售代表",
     "Salesgate": "销售守门员",
     "Save": "保存",

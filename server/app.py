@@ -25,7 +25,7 @@ from server.idempotency import IdempotencyMiddleware
 from server.playbook_loader import playbook_path, read_playbook
 from server.queries import playbooks
 from server.routes import ROUTE_HANDLERS
-from server.routes.pages import STATIC_DIR
+from server.routes.pages import STATIC_DIR, static_cache_headers
 from server.security import AuthMiddleware, security_headers
 from server.settings import Settings
 
@@ -96,7 +96,7 @@ def create_app(settings: Settings, *, storage: Storage | None = None, migrate: b
         state=State({"settings": settings, "playbook": playbook}),
         middleware=[DefineMiddleware(AuthMiddleware, exclude=["^/schema", "^/static/"]),
                     IdempotencyMiddleware()],
-        before_send=[security_headers(connect=_storage_origins(settings, storage))],
+        before_send=[security_headers(connect=_storage_origins(settings, storage)), static_cache_headers()],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         request_max_body_size=JSON_BODY_LIMIT,
         compression_config=CompressionConfig(backend="gzip", minimum_size=1024, gzip_compress_level=5),

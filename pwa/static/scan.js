@@ -63,6 +63,7 @@
   function onCameraState(state) {
     var status = $("camera-status");
     if (state === "starting") { status.textContent = S.starting; return; }
+    document.body.classList.remove("camera-settling");  // see scan.css
     if (state === "scanning") {
       $("camera").hidden = false; $("camera-off").hidden = true;
       status.textContent = current ? S.paused : S.point;

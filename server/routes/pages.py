@@ -6,6 +6,7 @@ Pages use the same query functions as the JSON API. Forms are sent by
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import datetime
 import uuid
@@ -54,6 +55,60 @@ def _filesize(size: int) -> str:
 
 _env.filters["money"] = _money
 _env.filters["filesize"] = _filesize
+
+# --- Static files: versioned URLs, cached for a year; plain URLs revalidated every time ---------------
+STATIC_IMMUTABLE = b"public, max-age=31536000, immutable"
+STATIC_REVALIDATE = b"no-cache"
+_versions: dict[str, tuple[tuple[int, int], str]] = {}
+
+
+def static_version(name: str) -> str | None:
+    """A short hash of ``pwa/static/<name>``'s content (None if there is no such file); re-read
+    when the file's mtime or size changes, so an edited file gets a new URL without a restart."""
+    path = (STATIC_DIR / name).resolve()
+    if not path.is_relative_to(STATIC_DIR) or not path.is_file():
+        return None
+    stat = path.stat()
+    key = (stat.st_mtime_ns, stat.st_size)
+    hit = _versions.get(name)
+    if hit is None or hit[0] != key:
+        hit = (key, hashlib.sha256(path.read_bytes()).hexdigest()[:12])
+        _versions[name] = hit
+    return hit[1]
+
+
+def static_url(name: str) -> str:
+    """``/static/<name>?v=<content hash>`` for templates: a new file is a new URL, so it may be cached for
+    good (the service worker strips the query for its own cache key, pwa/sw.js)."""
+    version = static_version(name)
+    return f"/static/{name}?v={version}" if version else f"/static/{name}"
+
+
+def static_cache_control(path: str, query: bytes) -> bytes:
+    """Cache-Control for a /static answer: a year, immutable, when the URL carries the file's current
+    version; otherwise revalidate (its ETag) every time, so a deploy is never hidden by a cache."""
+    name = path[len("/static/"):]
+    for part in query.split(b"&"):
+        if part.startswith(b"v=") and part[2:].decode(errors="replace") == static_version(name):
+            return STATIC_IMMUTABLE
+    return STATIC_REVALIDATE
+
+
+def static_cache_headers():
+    """before_send hook: sets Cache-Control on successful /static answers (see static_cache_control)."""
+    async def add_cache_control(message, scope) -> None:
+        if message["type"] != "http.response.start" or not scope.get("path", "").startswith("/static/"):
+            return
+        if message.get("status") not in (200, 304):
+            return
+        headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"cache-control"]
+        headers.append((b"cache-control", static_cache_control(scope["path"], scope.get("query_string", b""))))
+        message["headers"] = headers
+
+    return add_cache_control
+
+
+_env.globals["static_url"] = static_url
 
 
 def _fmt_dt(value, tz) -> str:
