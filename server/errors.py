@@ -126,7 +126,31 @@ def handle_bad_encoding(request: Request, exc: UnicodeDecodeError) -> Response:
     return _response(400, "invalid_encoding", "The request body is not valid UTF-8.")
 
 
+def _database_unreachable(exc: BaseException) -> bool:
+    """A lost or refused database connection (PostgreSQL restarted, a connection killed, SQLite locked):
+    the request may be retried in a moment; the pool replaces dead connections by itself."""
+    import sqlite3
+
+    import asyncpg
+
+    seen = 0
+    while exc is not None and seen < 5:
+        if isinstance(exc, (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, asyncpg.InternalClientError,
+                            asyncpg.exceptions.OperatorInterventionError, ConnectionError)):
+            return True
+        if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
+            return True
+        exc, seen = exc.__cause__ or exc.__context__, seen + 1
+    return False
+
+
 def handle_500(request: Request, exc: Exception) -> Response:
+    if _database_unreachable(exc):
+        log.warning("database unavailable on %s %s: %s: %s", request.method, request.url.path,
+                    type(exc).__name__, exc)
+        return _response(503, "database_unavailable",
+                         "The database is not reachable right now; please try again in a moment.",
+                         None, {"Retry-After": "5"})
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return _response(HTTP_500_INTERNAL_SERVER_ERROR, "internal_error",
                      "Something went wrong on our side; it has been logged.")
