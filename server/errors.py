@@ -144,7 +144,18 @@ def _database_unreachable(exc: BaseException) -> bool:
     return False
 
 
+def _text_refused_by_database(exc: BaseException) -> bool:
+    """PostgreSQL refuses a NUL character (U+0000) in text; SQLite stores it. Either way it is bad input."""
+    import asyncpg
+
+    return isinstance(exc, (asyncpg.exceptions.CharacterNotInRepertoireError,
+                            asyncpg.exceptions.UntranslatableCharacterError))
+
+
 def handle_500(request: Request, exc: Exception) -> Response:
+    if _text_refused_by_database(exc):
+        return _response(422, "invalid_text", "A text field contains a character that cannot be stored "
+                         "(the NUL character); remove it and send again.")
     if _database_unreachable(exc):
         log.warning("database unavailable on %s %s: %s: %s", request.method, request.url.path,
                     type(exc).__name__, exc)

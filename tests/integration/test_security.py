@@ -333,3 +333,14 @@ def test_serve_output_holds_no_secret(database_url, tmp_path):
     assert len(seen) >= 6 and all(seen)
     for secret in seen:
         assert secret not in output, f"a secret reached serve's output: {secret[:6]}…"
+
+
+async def test_a_nul_character_in_text_is_bad_input_not_a_server_error(client):
+    """PostgreSQL refuses U+0000 in text: that was a 500 on every text field."""
+    org = await make_org()
+    resp = await client.post("/api/v1/customers", json={"name": "甲\u0000乙"}, headers=org.auth("rep_a1"))
+    assert resp.status_code in (201, 422), resp.text
+    if resp.status_code == 422:
+        assert resp.json()["code"] == "invalid_text" and resp.json()["detail"].endswith(".")
+    search = await client.get("/api/v1/customers", params={"q": "甲\u0000"}, headers=org.auth("rep_a1"))
+    assert search.status_code in (200, 422), search.text
