@@ -184,7 +184,55 @@ def current_engine_or_env() -> Engine:
 
 def write_transaction() -> contextlib.AbstractAsyncContextManager:
     """A transaction for read-then-write work: IMMEDIATE and serialised on SQLite."""
-    return current_engine().transaction()
+    engine = current_engine()
+    if isinstance(engine, PostgresEngine):
+        return _ReleasingTransaction(engine)
+    return engine.transaction()
+
+
+class _ReleasingTransaction:
+    """Piccolo's PostgreSQL transaction, made to give its connection back when the connection dies.
+
+    Piccolo releases the pooled connection and resets its context variable only after a successful
+    COMMIT or ROLLBACK. When the server kills the connection (a restart, pg_terminate_backend) the
+    ROLLBACK raises, so the connection never returned to the pool, and the task kept a transaction
+    pointing at it: after max_size such losses every request waited for a connection forever."""
+
+    def __init__(self, engine: PostgresEngine):
+        self.inner = engine.transaction()
+        self.engine = engine
+
+    async def __aenter__(self):
+        try:
+            return await self.inner.__aenter__()
+        except BaseException:
+            await self._discard()
+            raise
+
+    async def __aexit__(self, exc_type, exc, tb) -> bool:
+        try:
+            return await self.inner.__aexit__(exc_type, exc, tb)
+        except BaseException:
+            await self._discard()
+            raise
+
+    async def _discard(self) -> None:
+        inner = self.inner
+        if getattr(inner, "_parent", None) is not None:
+            return
+        context = getattr(inner, "context", None)
+        if context is not None:
+            with contextlib.suppress(ValueError, RuntimeError):
+                self.engine.current_transaction.reset(context)
+            inner.context = None
+        connection = getattr(inner, "connection", None)
+        if connection is None:
+            return
+        inner.connection = None
+        connection.terminate()  # it may be mid-transaction: never hand it to the next request as it is
+        if self.engine.pool is not None:
+            with contextlib.suppress(Exception):
+                await self.engine.pool.release(connection)
 
 
 async def open_pool(engine: Engine) -> None:

@@ -31,10 +31,10 @@ _WHY = {
     422: "The request parses but cannot be carried out (an unknown reference, a rule it breaks, "
          "an Idempotency-Key reused with another body).",
     429: "Too many failed attempts; see Retry-After.",
-    503: "File storage is not reachable right now; see Retry-After.",
+    503: "File storage or the database is not reachable right now; see Retry-After.",
 }
 
-_EVERY = (400, 401, 403, 404, 422)
+_EVERY = (400, 401, 403, 404, 422, 503)  # 503: the database went away (errors.handle_500)
 _WITH_BODY = (409, 413)  # POST, PUT, PATCH: the body limit, Idempotency-Key in flight, concurrent edits
 _SPECIFIC: dict[tuple[str, str], tuple[int, ...]] = {
     ("POST", "/api/v1/auth/login"): (429,),
@@ -45,6 +45,9 @@ _SPECIFIC: dict[tuple[str, str], tuple[int, ...]] = {
     ("POST", "/api/v1/attachments/{attachment_id}/confirm"): (415, 503),
     ("GET", "/api/v1/attachments/{attachment_id}/download"): (503,),
     ("POST", "/api/v1/evidence"): (415, 503),
+    ("GET", "/api/v1/admin/playbook/drafts/{draft_id}"): (409,),  # a published version is no draft
+    ("GET", "/api/v1/admin/playbook/drafts/{draft_id}/review"): (409,),
+    ("DELETE", "/api/v1/admin/playbook/drafts/{draft_id}"): (409,),
 }
 
 

@@ -131,10 +131,45 @@ def handle_bad_encoding(request: Request, exc: UnicodeDecodeError) -> Response:
 def handle_bad_text(request: Request, exc: Exception) -> Response:
     """PostgreSQL refuses NUL (\\u0000) in text. Bodies are checked before (``schemas.refuse_nul``); this
     catches what else carries text to the database: a query parameter, a form field, a file name."""
-    return _response(400, "invalid_text", "Text may not contain NUL (\\u0000) characters.")
+    return _response(422, "invalid_text", "Text may not contain NUL (\\u0000) characters.")
+
+
+def _database_unreachable(exc: BaseException) -> bool:
+    """A lost or refused database connection (PostgreSQL restarted, a connection killed, SQLite locked):
+    the request may be retried in a moment; the pool replaces dead connections by itself."""
+    import sqlite3
+
+    import asyncpg
+
+    seen = 0
+    while exc is not None and seen < 5:
+        if isinstance(exc, (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, asyncpg.InternalClientError,
+                            asyncpg.exceptions.OperatorInterventionError, ConnectionError)):
+            return True
+        if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
+            return True
+        exc, seen = exc.__cause__ or exc.__context__, seen + 1
+    return False
+
+
+def _text_refused_by_database(exc: BaseException) -> bool:
+    """PostgreSQL refuses a NUL character (U+0000) in text; SQLite stores it. Either way it is bad input."""
+    import asyncpg
+
+    return isinstance(exc, (asyncpg.exceptions.CharacterNotInRepertoireError,
+                            asyncpg.exceptions.UntranslatableCharacterError))
 
 
 def handle_500(request: Request, exc: Exception) -> Response:
+    if _text_refused_by_database(exc):
+        return _response(422, "invalid_text", "A text field contains a character that cannot be stored "
+                         "(the NUL character); remove it and send again.")
+    if _database_unreachable(exc):
+        log.warning("database unavailable on %s %s: %s: %s", request.method, request.url.path,
+                    type(exc).__name__, exc)
+        return _response(503, "database_unavailable",
+                         "The database is not reachable right now; please try again in a moment.",
+                         None, {"Retry-After": "5"})
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return _response(HTTP_500_INTERNAL_SERVER_ERROR, "internal_error",
                      "Something went wrong on our side; it has been logged.")

@@ -75,6 +75,8 @@ class PushReceiver:
         self.deliveries: list[Delivery] = []
         self.refused: list[tuple[str, int]] = []
         self.errors: list[str] = []
+        self.delay = 0.0  # seconds each push takes to answer (a slow push service)
+        self.hits = 0  # requests received, answered or not yet
         self.lock = threading.Lock()
         receiver = self
 
@@ -104,6 +106,10 @@ class PushReceiver:
     def _handle(self, request: BaseHTTPRequestHandler) -> None:
         name = request.path.rsplit("/", 1)[-1]
         body = request.rfile.read(int(request.headers.get("Content-Length", 0)))
+        with self.lock:
+            self.hits += 1
+        if self.delay:
+            time.sleep(self.delay)
         device = self.devices.get(name)
         with self.lock:
             answer = device.answers.pop(0) if device and device.answers else None

@@ -23,7 +23,6 @@ from urllib.parse import urlsplit
 
 import aiohttp
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec
 from py_vapid import Vapid02
 from pywebpush import WebPushException, webpush_async
 
@@ -63,25 +62,33 @@ def public_key_b64(vapid: Vapid02) -> str:
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
 
-def keys_problem(p256dh: str, auth: str) -> str | None:
-    """Why a browser's subscription keys cannot encrypt a push (None when they can): ``p256dh`` must be a
-    P-256 point (65 bytes, base64url), ``auth`` a 16-byte secret."""
-    try:
-        point = base64.urlsafe_b64decode(p256dh + "=" * (-len(p256dh) % 4))
-        secret = base64.urlsafe_b64decode(auth + "=" * (-len(auth) % 4))
-        ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), point)
-    except ValueError:
-        return "The subscription's p256dh key is not a P-256 public key; send the browser's PushSubscription.toJSON()."
-    if len(secret) != 16:
-        return "The subscription's auth secret is not 16 bytes; send the browser's PushSubscription.toJSON()."
-    return None
-
-
 @dataclass
 class PushResult:
     status: int  # HTTP status, or 0 when the push service could not be reached
     retry_after: float | None = None
     error: str | None = None
+    unusable: bool = False  # the subscription's keys cannot encrypt a message: as good as gone
+
+
+def subscription_keys_problem(p256dh: str, auth: str) -> str | None:
+    """Why a browser's subscription keys cannot be used, or None. p256dh must be an uncompressed
+    P-256 point and auth 16 bytes (RFC 8291); anything else would fail at every send."""
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    def unb64(text: str) -> bytes:
+        return base64.urlsafe_b64decode(text.strip().rstrip("=") + "=" * (-len(text.strip().rstrip("=")) % 4))
+
+    try:
+        point, secret = unb64(p256dh), unb64(auth)
+    except (ValueError, TypeError):
+        return "The subscription keys are not base64url."
+    if len(secret) != 16:
+        return "The subscription's auth key must be 16 bytes."
+    try:
+        ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), point)
+    except ValueError:
+        return "The subscription's p256dh key is not a P-256 public key."
+    return None
 
 
 class PushSender:
@@ -137,9 +144,10 @@ class PushSender:
                                   error=f"push service answered {status}")
             except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
                 return PushResult(status=0, error=f"push service unreachable: {type(exc).__name__}")
-            except ValueError as exc:
-                # Keys no push can be encrypted for (stored before subscribe checked them): as good as gone.
-                return PushResult(status=410, error=f"subscription keys not usable: {exc}"[:300])
+            except (ValueError, TypeError) as exc:
+                # Keys stored before they were checked, or a library refusing them: one such device
+                # must not fail the whole batch (asyncio.gather) and block everyone's pushes.
+                return PushResult(status=0, error=f"subscription keys unusable: {type(exc).__name__}", unusable=True)
 
 
 def _retry_after(value: str | None) -> float | None:

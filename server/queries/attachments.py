@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import unicodedata
 import uuid
 
 from server.adapters.storage import Storage, StorageUnavailable
@@ -155,6 +156,11 @@ async def list_for_opportunity(viewer: Viewer, opp_id: str) -> list[AttachmentOu
 PENDING_TTL_MINUTES = 60
 
 
+def _printable(name: str) -> str:
+    """The name as given, less control characters (PostgreSQL refuses NUL); cleaned fully at confirm."""
+    return "".join(ch for ch in name if unicodedata.category(ch)[0] != "C") or "file"
+
+
 async def presign(viewer: Viewer, opp_id: str, material_key: str, filename: str, size: int, pb: Playbook,
                   storage: Storage | None):
     """Step 1 of a direct upload: a pending row and a presigned PUT URL for a server-made key."""
@@ -176,7 +182,7 @@ async def presign(viewer: Viewer, opp_id: str, material_key: str, filename: str,
     url = await store.presigned_put(key, expires=timedelta(minutes=15))
     now = utcnow()
     await Attachment.insert(Attachment(
-        id=attachment_id, opportunity=opp["id"], material=material_key, filename=filename[:255],
+        id=attachment_id, opportunity=opp["id"], material=material_key, filename=_printable(filename)[:255],
         content_type="application/octet-stream", size=size, object_key=key, status="pending",
         uploaded_by=viewer.id, created_at=now)).run()
     return PresignOut(attachment_id=str(attachment_id), url=url, method="PUT", expires_at=now + timedelta(minutes=15))

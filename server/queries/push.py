@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from server.adapters.webpush import PushResult, PushSender, keys_problem
+from server.adapters.webpush import PushResult, PushSender, subscription_keys_problem
 from server.db import current_engine, write_transaction
 from server.domain.access import Viewer
 from server.domain.alerts import endpoint_problem, push_topic, retry_delay
@@ -42,7 +42,7 @@ async def subscribe(viewer: Viewer, data: SubscriptionIn, hosts: tuple[str, ...]
     problem = endpoint_problem(data.endpoint, hosts)
     if problem:
         raise ApiError(422, "push_host_not_allowed", problem)
-    problem = keys_problem(data.keys.p256dh, data.keys.auth)
+    problem = subscription_keys_problem(data.keys.p256dh, data.keys.auth)
     if problem:
         raise ApiError(422, "invalid_subscription_keys", problem)
     values = {PushSubscription.user: viewer.id, PushSubscription.p256dh: data.keys.p256dh,
@@ -160,7 +160,7 @@ async def _send_one(sender: PushSender, row: dict, pb: Playbook, tz: ZoneInfo, h
 def _outcome(result: PushResult) -> str:
     if 200 <= result.status < 300:
         return "sent"
-    if result.status in (404, 410):
+    if result.status in (404, 410) or result.unusable:
         return "gone"  # the browser unsubscribed or the subscription expired: forget the device
     if result.status in (0, 408, 429) or result.status >= 500:
         return "retry"

@@ -236,7 +236,8 @@ def test_me_page_shows_notifications_and_never_asks_on_load(page, context, serve
     # A device registered elsewhere shows in the list.
     phone = server.api("POST", "/api/v1/push/subscriptions", json={
         "endpoint": "https://fcm.googleapis.com/fcm/send/browser-test", "device": "Android · Chrome", "locale": "zh_CN",
-        "keys": {"p256dh": "BOr1E4c3bXyQF0W9Xk3s7nqFJmPp6Y0eD9VjLl3cQ2hA", "auth": "c2FsZXNnYXRlLXRlc3Q"}})
+        "keys": {"p256dh": "BJ_196MXWOQbYognpDubIP2DX8Bn2aYCHwvXUaMYiEpLcMGbnGNYYoivqsqiAEehw0XRqhkj3Mv0TY-UATTqorM",
+                 "auth": "c2FsZXNnYXRlLXRlc3QxNg"}})
     assert phone.status_code == 201, phone.text
     page.reload()
     devices = page.locator("#push-devices li")

@@ -251,3 +251,25 @@ async def test_two_run_once_processes_at_the_same_time_push_each_alert_once(clie
     assert receiver.errors == []
     assert len(receiver.for_device("phone")) == 3 and len(receiver.for_device("mgr")) == 3
     assert len({d.payload["tag"] for d in receiver.deliveries}) == 3
+
+
+async def test_a_device_with_unusable_keys_is_refused_and_never_blocks_the_others(client, settings, receiver):
+    """A subscription whose p256dh is not a P-256 point used to make every send of its batch fail
+    (one exception in asyncio.gather): nobody got a push while it stayed in the outbox."""
+    org = await make_org(PEOPLE)
+    good = receiver.device("good")
+    keys = good.subscription(receiver.base_url)["keys"]
+    for bad in ({**keys, "p256dh": "BNc" + "A" * 84}, {**keys, "auth": "c2hvcnQtYXV0aA"}):
+        resp = await client.post("/api/v1/push/subscriptions", headers=org.auth("rep_a1"),
+                                 json={"endpoint": f"{receiver.base_url}/push/bad", "keys": bad})
+        assert resp.status_code == 422 and resp.json()["code"] == "invalid_subscription_keys", resp.text
+    await _subscribe(client, org, "rep_a1", good, receiver)
+    # one stored before keys were checked
+    await PushSubscription.insert(PushSubscription(user=org.ids["mgr_a"], endpoint=f"{receiver.base_url}/push/old",
+                                                   p256dh="BNc" + "A" * 84, auth=keys["auth"])).run()
+    await _late_deal(client, org)
+    summary = await _run(settings, T0 + 73 * H)
+    assert "1 gone" in summary["push"], summary
+    assert len(receiver.for_device("good")) == 1
+    assert [s["endpoint"] for s in await PushSubscription.select(PushSubscription.endpoint).run()] == [
+        f"{receiver.base_url}/push/good"]
