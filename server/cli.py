@@ -160,7 +160,7 @@ def cmd_serve(args) -> int:
             print("demo organisation loaded" if loaded else "demo organisation already present")
             print(f"demo logins (password {demo.DEMO_PASSWORD!r}): admin, wang.manager, zhang.wei, sun.presales")
         try:
-            app = create_app(settings, run_jobs=True)
+            app = create_app(settings, run_jobs=not args.no_jobs)
         except PlaybookInvalid as exc:
             for problem in exc.problems:
                 print(f"salesgate: playbook: {problem}", file=sys.stderr)
@@ -289,6 +289,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--demo", action="store_true", help="load the demo organisation once")
     serve.add_argument("--port", type=int, help="override SALESGATE_PORT")
     serve.add_argument("--tls", nargs=2, metavar=("CERT", "KEY"), help="serve HTTPS with this certificate")
+    serve.add_argument("--no-jobs", action="store_true",
+                       help="do not run the periodic jobs in this process (several app processes with one "
+                            "`salesgate jobs worker`)")
     serve.set_defaults(fn=cmd_serve)
 
     sub.add_parser("migrate", help="apply migrations").set_defaults(fn=cmd_migrate)
