@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 
+import anyio
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
@@ -33,6 +34,13 @@ def verify_password(password_hash: str | None, password: str) -> bool:
         return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
     except (VerificationError, InvalidHashError):
         return False
+
+
+async def password_matches(password_hash: str | None, password: str) -> bool:
+    """verify_password in a worker thread: argon2 takes tens of milliseconds of CPU (much more on a busy
+    machine), and on the event loop every other request of the process would wait for it (the load
+    test's 220 logins made the whole app stall for seconds)."""
+    return await anyio.to_thread.run_sync(verify_password, password_hash, password)
 
 
 async def ensure_team(name: str) -> uuid.UUID:

@@ -143,3 +143,42 @@ async def test_cookies_are_secure_when_served_over_https(app):
     cookies = [v for k, v in resp.headers.multi_items() if k == "set-cookie"]
     assert cookies and all("Secure" in v for v in cookies)
     assert resp.headers["strict-transport-security"].startswith("max-age=")
+
+
+async def test_logins_do_not_stall_the_other_requests_of_the_process(client):
+    """argon2 takes tens of milliseconds of CPU a check: on the event loop, every other request of the
+    app process waited behind each login (the load test's 220 logins stalled the app for seconds)."""
+    import asyncio
+    import statistics
+    import time
+
+    from tests.integration.helpers import password_hash
+
+    await make_org()
+    one = []
+    for _ in range(3):
+        started = time.perf_counter()
+        users.verify_password(password_hash(), PASSWORD)
+        one.append(time.perf_counter() - started)
+    check = statistics.median(one)  # how long one password check holds whoever runs it
+    gaps: list[float] = []
+    done = asyncio.Event()
+
+    async def heartbeat():  # stands for every other request the process is serving meanwhile
+        last = time.perf_counter()
+        while not done.is_set():
+            await asyncio.sleep(0.001)
+            now = time.perf_counter()
+            gaps.append(now - last)
+            last = now
+
+    async def logins():
+        try:
+            return await asyncio.gather(*(client.post("/api/v1/auth/login", json={"username": name, "password": PASSWORD})
+                                          for name in ("rep_a1", "rep_a2", "rep_b1", "mgr_a")))
+        finally:
+            done.set()
+
+    answers, _ = await asyncio.gather(logins(), heartbeat())
+    assert [a.status_code for a in answers] == [200] * 4
+    assert max(gaps) < check / 2, f"the event loop stood still {max(gaps) * 1000:.0f} ms (one check {check * 1000:.0f} ms)"
