@@ -188,6 +188,9 @@ async def test_a_burst_of_logins_neither_stalls_the_process_nor_balloons_its_mem
 
     answers, _ = await asyncio.gather(logins(), heartbeat())
     assert [a.status_code for a in answers] == [200] * 12
-    assert max(gaps) < check / 2, f"the event loop stood still {max(gaps) * 1000:.0f} ms (one check {check * 1000:.0f} ms)"
+    # on the loop, the 12 checks hold it still for 12 checks' time; off it, only the machine's own
+    # scheduling pauses it now and then (on a busy shared machine up to ~5 checks' time in all was seen)
+    stalled = sum(g for g in gaps if g > 0.05)
+    assert stalled < 8 * check, f"the event loop stood still {stalled * 1000:.0f} ms in all (one check {check * 1000:.0f} ms)"
     grown = (peak[0] - before) / 2**20
     assert grown < 4 * 64, f"RSS grew {grown:.0f} MiB during 12 logins (64 MiB a check)"
