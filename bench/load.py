@@ -335,6 +335,10 @@ def run(args, tmp: Path, r: Run, state: dict) -> int:
             key = f"{status} {error[:120]}" if error else str(status)
             statuses[key] = statuses.get(key, 0) + 1
     ok = report(samples, sampler, started, warmup, args, statuses)
+    crashed = r.log_tail("locust", 10**6).count("failed with")  # a user's code raised: its day ended early
+    if crashed:
+        print(f"\nlocust: {crashed} simulated user(s) stopped on an exception; see its log (--keep-logs)")
+        ok = False
     for label in ("app1", "app2", "worker"):
         lines = (tmp / f"{label}.log").read_text(errors="replace").splitlines()
         errors = [i for i, ln in enumerate(lines) if " ERROR " in ln]
@@ -359,6 +363,7 @@ def parse_args(argv=None):
     p.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1:5432", help="PostgreSQL server (trust)")
     p.add_argument("--database", help="use this existing, generated database (kept) instead of a throwaway one")
     p.add_argument("--log-level", default="WARNING", help="the app processes' SALESGATE_LOG_LEVEL (default WARNING)")
+    p.add_argument("--keep-logs", metavar="DIR", help="copy the processes' and locust's logs to DIR at the end")
     args = p.parse_args(argv)
     if args.quick:
         args.run_time = 120
@@ -390,6 +395,12 @@ def main(argv=None) -> int:
             print(f"database {state['db']} dropped")
         import shutil
 
+        if args.keep_logs:
+            keep = Path(args.keep_logs)
+            keep.mkdir(parents=True, exist_ok=True)
+            for log in tmp.glob("*.log"):
+                shutil.copy(log, keep / log.name)
+            print(f"logs kept in {keep}")
         shutil.rmtree(tmp, ignore_errors=True)
         print("processes stopped, temp dir removed")
 

@@ -106,7 +106,8 @@ class _Worker(HttpUser):
         self.refresh()
 
     def refresh(self):
-        items = self.get("/api/v1/opportunities", "GET /api/v1/opportunities")  # the first page, as the list shows.json().get("items", [])
+        page = self.get("/api/v1/opportunities", "GET /api/v1/opportunities")  # the first page, as the list
+        items = page.json().get("items", [])
         self.opps = [o["id"] for o in items] or self.opps
         self.customers = list(dict.fromkeys(o["customer_id"] for o in items)) or self.customers
         if not self.customers:
