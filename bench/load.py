@@ -227,6 +227,9 @@ def report(samples: list, sampler: Sampler, started: float, warmup: float, args,
         flat &= growth < GOAL_RSS_GROWTH
         print(f"  {label:<8} start {a / 2**20:7.1f}  middle {m / 2**20:7.1f}  end {b / 2**20:7.1f}  "
               f"peak {peak / 2**20:7.1f}  growth {growth * 100:+5.1f} %")
+    minutes = [row for i, row in enumerate(sampler.rows) if i % 6 == 0 or row is sampler.rows[-1]]
+    for label in sampler.procs:
+        print(f"  {label:<8} every minute: " + " ".join(f"{row[1][label] / 2**20:.0f}" for row in minutes))
     span = last[0] - first[0]
     if span > 0:
         cpu = {label: last[3][label] - first[3][label] for label in sampler.procs}
