@@ -138,6 +138,13 @@ def _uvicorn_server_class():
     return Server
 
 
+# How long an idle keep-alive connection stays open. uvicorn's default, 5 s, is shorter than the pause
+# between two taps: the load test's users (5-15 s think time) reused connections the server was just
+# closing and got "connection reset by peer" (6 of 12,697 requests, POSTs among them). Browsers keep
+# idle connections longer than that; so does a reverse proxy in front of the app (nginx: 75 s).
+KEEP_ALIVE_SECONDS = 75
+
+
 def cmd_serve(args) -> int:
     import uvicorn
 
@@ -160,7 +167,7 @@ def cmd_serve(args) -> int:
             print("demo organisation loaded" if loaded else "demo organisation already present")
             print(f"demo logins (password {demo.DEMO_PASSWORD!r}): admin, wang.manager, zhang.wei, sun.presales")
         try:
-            app = create_app(settings, run_jobs=True)
+            app = create_app(settings, run_jobs=not args.no_jobs)
         except PlaybookInvalid as exc:
             for problem in exc.problems:
                 print(f"salesgate: playbook: {problem}", file=sys.stderr)
@@ -168,6 +175,7 @@ def cmd_serve(args) -> int:
         scheme = "https" if args.tls else "http"
         print(f"Salesgate on {scheme}://{settings.host}:{settings.port}")
         config = uvicorn.Config(app, host=settings.host, port=settings.port, proxy_headers=True,
+                                timeout_keep_alive=KEEP_ALIVE_SECONDS,
                                 log_level=settings.log_level.lower(), server_header=False,
                                 ssl_certfile=args.tls[0] if args.tls else None,
                                 ssl_keyfile=args.tls[1] if args.tls else None)
@@ -289,6 +297,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--demo", action="store_true", help="load the demo organisation once")
     serve.add_argument("--port", type=int, help="override SALESGATE_PORT")
     serve.add_argument("--tls", nargs=2, metavar=("CERT", "KEY"), help="serve HTTPS with this certificate")
+    serve.add_argument("--no-jobs", action="store_true",
+                       help="do not run the periodic jobs in this process (several app processes with one "
+                            "`salesgate jobs worker`)")
     serve.set_defaults(fn=cmd_serve)
 
     sub.add_parser("migrate", help="apply migrations").set_defaults(fn=cmd_migrate)

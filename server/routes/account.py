@@ -34,7 +34,7 @@ async def change_password(request: Req, data: JSONBody[PasswordChange]) -> None:
         raise ApiError(429, "too_many_attempts", f"Too many wrong passwords; try again in {retry // 60 + 1} minutes.",
                        {"retry_after": retry}, {"Retry-After": str(retry)})
     row = await User.select(User.password_hash).where(User.id == viewer.id).first().run()
-    if not users.verify_password(row["password_hash"] if row else None, data.current):
+    if not await users.password_matches(row["password_hash"] if row else None, data.current):
         await sessions.record_attempt(viewer.username, False, ip)
         await audit.record("password.change_failed", actor_id=viewer.id, target_type="user", target_id=viewer.id, ip=ip)
         raise ApiError(422, "wrong_current_password", "The current password is wrong.", {"field": "current"})

@@ -28,7 +28,7 @@ async def _check_credentials(request: Request, username: str, password: str) -> 
                        f"Too many failed logins for this account; try again in {retry // 60 + 1} minutes.",
                        {"retry_after": retry}, {"Retry-After": str(retry)})
     user = await users.find_by_username(username)
-    ok = users.verify_password(user["password_hash"] if user else None, password)
+    ok = await users.password_matches(user["password_hash"] if user else None, password)
     if not ok or not user["active"]:
         await sessions.record_attempt(username, False, client_ip(request))
         await audit.record("login.failed", target_type="user", target_id=user and user["id"],

@@ -116,6 +116,45 @@ def test_serve_starts_local_s3_and_stops_it_with_the_app(database_url, tmp_path,
             os.kill(weed_pid, signal.SIGKILL)
 
 
+def test_serve_keeps_an_idle_connection_open_between_two_taps(database_url, tmp_path):
+    """uvicorn's default keep-alive (5 s) closed connections between two actions of a user; the next
+    request on them could meet a reset (seen in the load test: connection reset by peer)."""
+    import http.client
+
+    port = _free_port()
+    env = _env(database_url, tmp_path, SALESGATE_PORT=str(port))
+    proc = subprocess.Popen([sys.executable, "-m", "server.cli", "serve", "--no-jobs"], env=env, cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        conn = None
+        while time.monotonic() < deadline:
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+                conn.request("GET", "/healthz")
+                first = conn.getresponse()
+                first.read()
+                break
+            except OSError:
+                conn.close()
+                conn = None
+                time.sleep(0.3)
+        assert conn is not None and first.status == 200
+        sock = conn.sock
+        time.sleep(6.5)  # a user reading the page before the next tap
+        conn.request("GET", "/healthz")
+        second = conn.getresponse()
+        second.read()
+        assert second.status == 200 and conn.sock is sock  # the same connection answered
+        conn.close()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
 def test_cli_playbook_check_explains_errors_with_lines(tmp_path, database_url):
     env = _env(database_url, tmp_path)
     good = _cli(["playbook", "check", "server/playbooks/default.yaml"], env)
