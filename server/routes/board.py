@@ -49,16 +49,24 @@ def _refused(request: Req, exc: ApiError) -> Response:
     return render(request, "board.html", b=None, refused=exc.detail, tab="workbench", status=exc.status_code)
 
 
-@get("/board", include_in_schema=False)
-async def board_page(request: Req, team_id: Annotated[str | None, QueryParameter(max_length=64)] = None,
-                     q: Annotated[str | None, QueryParameter(max_length=100)] = None) -> Response:
+async def _board_or_refusal(request: Req, team_id: str | None):
+    """The board for a page, or the page saying why not (403/404)."""
     state = request.app.state
     try:
-        result = await board.board(request.user, team_id, state.playbook, state.settings.tz, _now())
+        return await board.board(request.user, team_id, state.playbook, state.settings.tz, _now())
     except ApiError as exc:
         if exc.status_code not in (403, 404):
             raise
         return _refused(request, exc)
+
+
+@get("/board", include_in_schema=False)
+async def board_page(request: Req, team_id: Annotated[str | None, QueryParameter(max_length=64)] = None,
+                     q: Annotated[str | None, QueryParameter(max_length=100)] = None) -> Response:
+    state = request.app.state
+    result = await _board_or_refusal(request, team_id)
+    if isinstance(result, Response):
+        return result
     candidates = await board.pin_candidates(request.user, result.team.id, q or "")
     totals = {"overdue": sum(r.overdue for r in result.reps), "alerts": sum(r.open_alerts for r in result.reps),
               "silent": sum(r.silent for r in result.reps)}
@@ -74,12 +82,9 @@ async def board_rep_page(request: Req, user_id: FromPath[str],
                          team_id: Annotated[str | None, QueryParameter(max_length=64)] = None) -> Response:
     """The records behind one number of one rep on the board."""
     state = request.app.state
-    try:
-        result = await board.board(request.user, team_id, state.playbook, state.settings.tz, _now())
-    except ApiError as exc:
-        if exc.status_code not in (403, 404):
-            raise
-        return _refused(request, exc)
+    result = await _board_or_refusal(request, team_id)
+    if isinstance(result, Response):
+        return result
     rep = next((r for r in result.reps if r.user_id == user_id), None)
     if rep is None:
         return _refused(request, ApiError(404, "not_found", "No such rep on this team's board."))

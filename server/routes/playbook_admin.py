@@ -56,6 +56,12 @@ def _active(request: Req) -> Playbook:
     return request.app.state.playbook
 
 
+def _activated(request: Req, pb: Playbook) -> dict:
+    """This process runs the new version at once (the others within playbooks.REFRESH_SECONDS)."""
+    request.app.state.playbook = pb
+    return {"active": int(pb.version), "playbook": playbook_json(pb, request_locale(request))}
+
+
 async def _with_review(request: Req, draft: dict) -> dict:
     review = await playbooks.review_body(draft["body"], _active(request))
     return {**draft, "review": review}
@@ -91,9 +97,8 @@ async def export_version(request: Req, number: FromPath[int]) -> Response[bytes]
       description="Publish a copy of an earlier version as the new active version (refused with 409 "
       "`playbook_strands_opportunities` when open opportunities sit in a step it lacks).")
 async def restore_version(request: Req, number: FromPath[int], data: JSONBody[PublishIn]) -> dict:
-    pb = await playbooks.restore(request.user, number, data.note, data.expected_active, client_ip(request))
-    request.app.state.playbook = pb
-    return {"active": int(pb.version), "playbook": playbook_json(pb, request_locale(request))}
+    return _activated(request, await playbooks.restore(request.user, number, data.note, data.expected_active,
+                                                       client_ip(request)))
 
 
 @post("/drafts", status_code=201, description="A new draft, answered with its review.")
@@ -156,9 +161,8 @@ async def review_draft(request: Req, draft_id: FromPath[int]) -> dict:
       description="Publish a valid draft as the new active version. 422 `playbook_invalid` with its problems; "
       "409 `playbook_strands_opportunities`; 409 `playbook_changed` when `expected_active` is stale.")
 async def publish_draft(request: Req, draft_id: FromPath[int], data: JSONBody[PublishIn]) -> dict:
-    pb = await playbooks.publish(request.user, draft_id, data.note, data.expected_active, client_ip(request))
-    request.app.state.playbook = pb
-    return {"active": int(pb.version), "playbook": playbook_json(pb, request_locale(request))}
+    return _activated(request, await playbooks.publish(request.user, draft_id, data.note, data.expected_active,
+                                                       client_ip(request)))
 
 
 @delete("/drafts/{draft_id:int}", status_code=204)
