@@ -294,7 +294,10 @@ async def review_body(body: str, active: Playbook) -> dict:
         return {"valid": False, "problems": _problems(exc), "changes": [], "impact": [], "counts": {},
                 "stranded": 0}
     changes = playbook_diff.diff(active, draft)
-    lines = playbook_diff.impact(active, draft, await open_opportunities())
+    # only the stages (their nodes, gates, materials, deadlines, substates) judge open deals: a draft that
+    # changes nothing there needs no look at them (every save of the form asks for this review)
+    touches_stages = any(c.path == "stages" or c.path.startswith("stages[") for c in changes)
+    lines = playbook_diff.impact(active, draft, await open_opportunities()) if touches_stages else []
     titles = await _titles({i for line in lines for i in line.opportunities})
     impact = [{**msgspec.to_builtins(line),
                "opportunities": [{"id": i, "title": titles.get(i, "")} for i in line.opportunities]}

@@ -109,3 +109,16 @@ def test_a_new_or_changed_deadline_in_the_current_stage_is_reported():
     had = next(n for s in BASE.stages for n in s.nodes if n.key == "three_party_quotation").deadline
     expected = "deadline_changed" if had is not None else "new_deadline"
     assert (expected, "three_party_quotation", 1) in kinds
+
+
+def test_only_stage_changes_can_touch_open_deals():
+    """review_body skips loading open deals when no change is under `stages`: hold that assumption."""
+    def outside(doc):
+        doc["silence_days"] = 9
+        doc["products"] = doc["products"][1:]
+        doc["phi"]["silent_rate"] = 0.1
+    draft = edited(outside)
+    assert all(not c.path.startswith("stages") for c in diff(BASE, draft))
+    deals = [opp(1, "solution_confirmed"), opp(2, "signed", "pending_legal_archive"),
+             opp(3, "price_comparison", present={"three_party_quotation"})]
+    assert impact(BASE, draft, deals) == []
