@@ -19,8 +19,8 @@ What it does, all on 127.0.0.1, everything removed at the end (also on failure, 
 5. samples the RSS of the three processes (and the load average) every 10 s;
 6. prints requests, failures, error rate, p50/p95/p99 per request type and overall, requests/s, each
    process's RSS after warm-up, in the middle and at the end, and checks the goals: error rate < 0.1 %
-   over the whole run; p95 < 300 ms in the steady state (after the warm-up: the ramp-up's burst of 220
-   argon2 logins in under a minute is not a working day's pattern, so it is shown apart); memory flat =
+   over the whole run; p95 < 300 ms over the whole run (the logins, one a second by default, included)
+   and in the steady state (after the warm-up: every user logged in and working); memory flat =
    each process's RSS grows < 10 % from the end of the warm-up to the end of the run.
 
 The presigned PUT goes straight to the object store, not through the app: it is shown on its own line
@@ -244,6 +244,8 @@ def report(samples: list, sampler: Sampler, started: float, warmup: float, args,
     goals = [(f"error rate < {GOAL_ERROR_RATE * 100:.1f} % (whole run)", w_rate < GOAL_ERROR_RATE,
               f"{w_rate * 100:.3f} %"),
              (f"p95 < {GOAL_P95_MS:.0f} ms (steady state)", p95 < GOAL_P95_MS, f"{p95:.0f} ms"),
+             (f"p95 < {GOAL_P95_MS:.0f} ms (whole run, the logins included)", whole[4] < GOAL_P95_MS,
+              f"{whole[4]:.0f} ms"),
              (f"memory flat (RSS growth after warm-up < {GOAL_RSS_GROWTH * 100:.0f} %, each process)", flat, "")]
     print()
     for text, ok, value in goals:
@@ -359,7 +361,9 @@ def parse_args(argv=None):
     p.add_argument("--quick", action="store_true", help="120 seconds of load")
     p.add_argument("--reps", type=int, default=200, help="rep users (default 200)")
     p.add_argument("--managers", type=int, default=20, help="manager users (default 20)")
-    p.add_argument("--spawn-rate", type=float, default=5.0, help="users started per second (default 5)")
+    p.add_argument("--spawn-rate", type=float, default=1.0,
+                   help="users started per second (default 1: the 220 morning logins over ~4 minutes; "
+                        "5 makes them a burst of argon2 checks in 44 s)")
     p.add_argument("--think", default="5,15", help="think time min,max in seconds between actions (default 5,15)")
     p.add_argument("--warmup", type=float, help="seconds before the memory baseline "
                                                 "(default: the ramp + 30 s, at least 20 %% of the run)")
