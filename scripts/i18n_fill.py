@@ -226,7 +226,9 @@ ZH = {
 
 # the playbook editor (admin)
 ZH.update({
-    "(new)": "（新建）", "Name (Chinese and English)": "名称（中文 / 英文）", "line {n}": "第 {n} 行", "Activity kinds": "活动类型", "Add": "添加", "Add to {what}": "添加到{what}",
+    "(new)": "（新建）", "Name (Chinese and English)": "名称（中文 / 英文）", "line {n}": "第 {n} 行",
+    "This draft's file is not a playbook the form can show (see the problems). Fix the file and import it again, or start a new draft from a version.":
+        "这份草稿的文件无法以表单显示（见问题列表）。请修正文件后重新导入，或从某个版本新建草稿。", "Activity kinds": "活动类型", "Add": "添加", "Add to {what}": "添加到{what}",
     "After (hours late)": "逾期（小时）后", "Allowed file types": "允许的文件类型",
     "An imported file becomes a draft: it is checked and compared with the active version before anyone publishes it.":
         "导入的文件会成为草稿：发布之前会先校验，并与当前生效版本对比。",

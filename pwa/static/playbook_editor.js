@@ -13,7 +13,9 @@
   var schema = json("pb-schema"), doc = json("pb-document"), L = json("pb-i18n") || {};
   var draftId = root.getAttribute("data-draft"), activeNumber = parseInt(root.getAttribute("data-active"), 10) || null;
   var defs = schema.$defs, lastReview = null, timer = null, saving = null, dirty = false;
-  if (!doc || typeof doc !== "object" || Array.isArray(doc)) doc = {};
+  // A draft whose text is not a YAML mapping (a broken file imported) cannot be a form: it is shown with its
+  // problems and left as it is, never overwritten by an empty form.
+  var unreadable = !doc || typeof doc !== "object" || Array.isArray(doc);
 
   function t(key) { return L[key] || key; }
   function fill(text, values) {
@@ -455,8 +457,15 @@
 
   var form = document.getElementById("pb-form");
   form.addEventListener("submit", function (e) { e.preventDefault(); save(); });
-  form.appendChild(objectForm(resolve(schema), doc, "$"));
   var initial = json("pb-review");
+  if (unreadable) {
+    form.appendChild(el("p", { cls: "adm-notice", text: t("unreadable") }));
+    if (initial) showReview(initial);
+    status("invalid", { n: initial ? initial.problems.length : 1 });
+    document.getElementById("pb-save").disabled = true;
+    return;
+  }
+  form.appendChild(objectForm(resolve(schema), doc, "$"));
   if (initial) showReview(initial); else { dirty = true; save(); }
 })();
 

@@ -118,3 +118,19 @@ def test_a_problem_is_shown_where_it_is_and_blocks_publishing_at_desktop_width(b
         expect(page.get_by_label("沉默阈值（天）").first).to_have_value("0")
     finally:
         context.close()
+
+
+def test_a_broken_imported_file_is_shown_with_its_problems_and_never_overwritten(page, server, ready_deal, js_errors):
+    broken = "version: '9'\nstages: [unclosed\n"
+    made = server.api("POST", "/api/v1/admin/playbook/drafts/import", who="boss", content=broken.encode())
+    assert made.status_code == 201, made.text
+    log_in(page, "boss")
+    page.goto(f"/admin/playbook/drafts/{made.json()['id']}")
+    expect(page.locator("#pb-form .adm-notice")).to_contain_text("无法以表单显示")
+    expect(page.locator("#pb-problems")).to_contain_text("第")
+    expect(page.get_by_role("button", name="保存并检查")).to_be_disabled()
+    expect(page.get_by_role("button", name="发布为新的生效版本")).to_be_disabled()
+    page.wait_for_timeout(1500)  # no auto-save happens
+    kept = server.api("GET", f"/api/v1/admin/playbook/drafts/{made.json()['id']}", who="boss").json()
+    assert kept["body"] == broken
+    assert js_errors == []
